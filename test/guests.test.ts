@@ -1,0 +1,764 @@
+// Runs the committed guest programs (guests/wasm/*.wasm) under Node's own WASI
+// (node:wasi, preview1) and checks what they print.  This pins the guests'
+// behaviour on a reference runtime, so that skiff's runtime can later be
+// compared against the same transcripts.
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WASI } from 'node:wasi';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const wasmPath = (name: string): string => path.join(root, 'guests', 'wasm', `${name}.wasm`);
+const modules = new Map<string, WebAssembly.Module>();
+const compiled = (name: string): WebAssembly.Module => {
+  let m = modules.get(name);
+  if (m === undefined) {
+    m = new WebAssembly.Module(readFileSync(wasmPath(name)));
+    modules.set(name, m);
+  }
+  return m;
+};
+
+let scratch = '';
+beforeAll(() => {
+  scratch = mkdtempSync(path.join(tmpdir(), 'skiff-guests-test-'));
+});
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+const freshDir = (name: string): string => mkdtempSync(path.join(scratch, `${name}-`));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+type Imports = Record<string, (...args: number[]) => number>;
+
+interface HereOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  preopens?: Record<string, string>;
+  /** Instead of guests/wasm/<name>.wasm. */
+  module?: WebAssembly.Module;
+  /** Serve fd_write on stdout/stderr in JS instead of node:wasi (see membomb). */
+  jsStdio?: boolean;
+}
+
+/** fd_write for fds 1 and 2 done in JS, onto the given host fds; others go to node:wasi. */
+function jsStdio(wasi: Imports, memory: () => WebAssembly.Memory, outFd: number, errFd: number): Imports {
+  return {
+    ...wasi,
+    fd_write: (fd, iovs, iovsLen, nwrittenPtr) => {
+      if (fd !== 1 && fd !== 2) return wasi.fd_write!(fd, iovs, iovsLen, nwrittenPtr);
+      const mem = memory();
+      const view = new DataView(mem.buffer);
+      let total = 0;
+      for (let i = 0; i < iovsLen; i++) {
+        const buf = new Uint8Array(mem.buffer, view.getUint32(iovs + 8 * i, true), view.getUint32(iovs + 8 * i + 4, true));
+        total += writeSync(fd === 1 ? outFd : errFd, buf);
+      }
+      view.setUint32(nwrittenPtr, total, true);
+      return 0;
+    },
+  };
+}
+
+/** Runs a guest to completion in this thread; stdout/stderr go through real files. */
+function runHere(name: string, opts: HereOptions, wrap?: (wasi: Imports, memory: () => WebAssembly.Memory) => Imports): Run {
+  const dir = freshDir(`${name}-io`);
+  const outFd = openSync(path.join(dir, 'stdout'), 'w');
+  const errFd = openSync(path.join(dir, 'stderr'), 'w');
+  try {
+    const wasi = new WASI({
+      version: 'preview1',
+      args: [name, ...(opts.args ?? [])],
+      env: opts.env ?? {},
+      preopens: opts.preopens ?? {},
+      returnOnExit: true,
+      stdout: outFd,
+      stderr: errFd,
+    });
+    const base = wasi.getImportObject() as { wasi_snapshot_preview1: Imports };
+    // Called only once the instance exists.
+    const memory = (): WebAssembly.Memory => instance.exports.memory as WebAssembly.Memory;
+    let imports = base.wasi_snapshot_preview1;
+    if (opts.jsStdio === true) imports = jsStdio(imports, memory, outFd, errFd);
+    if (wrap) imports = wrap(imports, memory);
+    const instance = new WebAssembly.Instance(opts.module ?? compiled(name), { wasi_snapshot_preview1: imports });
+    const code = wasi.start(instance);
+    return { code, stdout: readFileSync(path.join(dir, 'stdout'), 'utf8'), stderr: readFileSync(path.join(dir, 'stderr'), 'utf8') };
+  } finally {
+    closeSync(outFd);
+    closeSync(errFd);
+  }
+}
+
+/** The module with its (single, defined) memory given a maximum of MAX_PAGES; and its initial size. */
+function withMemoryMax(wasm: Uint8Array, maxPages: number): { wasm: Uint8Array<ArrayBuffer>; minPages: number } {
+  const leb = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      let b = n & 0x7f;
+      n >>>= 7;
+      if (n !== 0) b |= 0x80;
+      out.push(b);
+    } while (n !== 0);
+    return out;
+  };
+  const readLeb = (at: number): [number, number] => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const b = wasm[at++] ?? 0;
+      v += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((b & 0x80) === 0) return [v, at];
+    }
+  };
+  let at = 8;
+  while (at < wasm.length) {
+    const id = wasm[at] ?? 0;
+    const [size, payload] = readLeb(at + 1);
+    if (id === 5) {
+      const [count, limits] = readLeb(payload);
+      const flags = wasm[limits];
+      if (count !== 1 || (flags !== 0 && flags !== 1)) throw new Error('unexpected memory section');
+      const [min] = readLeb(limits + 1);
+      const body = [...leb(1), 0x01, ...leb(min), ...leb(maxPages)];
+      const patched = Uint8Array.from([...wasm.subarray(0, at), 5, ...leb(body.length), ...body, ...wasm.subarray(payload + size)]);
+      return { wasm: patched, minPages: min };
+    }
+    at = payload + size;
+  }
+  throw new Error('no memory section');
+}
+
+// The runner used in child processes and workers (plain CommonJS for `node -e` and `eval: true`).
+const RUNNER = `
+const { WASI } = require('node:wasi');
+const { readFileSync } = require('node:fs');
+const { workerData } = require('node:worker_threads');
+const o = workerData ?? JSON.parse(process.argv[1]);
+const wasi = new WASI({ version: 'preview1', args: o.args, env: {}, preopens: o.preopens ?? {}, returnOnExit: true,
+  ...(o.stdout === undefined ? {} : { stdout: o.stdout }) });
+const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(o.wasm)), wasi.getImportObject());
+process.exitCode = wasi.start(instance);
+`;
+
+/** Runs a guest in a child `node`, optionally under a lowered `ulimit -n`. */
+function runChild(name: string, args: string[], opts: { nofile?: number; preopens?: Record<string, string> }): Run {
+  const payload = JSON.stringify({ wasm: wasmPath(name), args: [name, ...args], preopens: opts.preopens });
+  const node = [process.execPath, '--no-warnings', '-e', RUNNER, payload];
+  const script = `${opts.nofile === undefined ? '' : `ulimit -n ${opts.nofile} && `}exec "$@"`;
+  const r = spawnSync('/bin/sh', ['-c', script, 'sh', ...node], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('hello (C)', () => {
+  it('prints its args, its environment in order and its cwd, and exits with argv[1]', () => {
+    const r = runHere('hello', { args: ['7', 'two words', ''], env: { FIRST: '1', SECOND: 'a=b c', EMPTY: '' } });
+    expect(r.stdout).toBe(
+      [
+        'arg[0]=hello',
+        'arg[1]=7',
+        'arg[2]=two words',
+        'arg[3]=',
+        'env FIRST=1',
+        'env SECOND=a=b c',
+        'env EMPTY=',
+        'cwd=/',
+        '',
+      ].join('\n'),
+    );
+    expect(r.code).toBe(7);
+    expect(r.stderr).toBe('');
+  });
+
+  it('exits 0 unless argv[1] is a number 0-255', () => {
+    const codes = Object.fromEntries(
+      ['255', '0', '042', '256', '12a', '-1', ''].map((a) => [a, runHere('hello', { args: [a] }).code]),
+    );
+    expect(codes).toEqual({ '255': 255, '0': 0, '042': 42, '256': 0, '12a': 0, '-1': 0, '': 0 });
+    const none = runHere('hello', {});
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe('arg[0]=hello\ncwd=/\n');
+  });
+});
+
+describe('fsops (C)', () => {
+  it('prints exactly the golden transcript on a real directory and leaves it empty', () => {
+    const dir = freshDir('fsops');
+    const r = runHere('fsops', { args: ['/sandbox'], preopens: { '/sandbox': dir } });
+    const golden = readFileSync(path.join(root, 'guests', 'expected', 'fsops.txt'), 'utf8');
+    expect(golden).not.toContain('(expected');
+    expect(golden.endsWith('\ndone\n')).toBe(true);
+    expect(r.stdout).toBe(golden);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses to run in a directory that already holds fsops.d', () => {
+    const dir = freshDir('fsops-busy');
+    mkdirSync(path.join(dir, 'fsops.d'));
+    const r = runHere('fsops', { args: ['/sandbox'], preopens: { '/sandbox': dir } });
+    expect(r.stdout).toBe('mkdir fsops.d: EEXIST\n');
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('fdbomb (C)', () => {
+  it('is refused with EMFILE at a lowered `ulimit -n`', () => {
+    const dir = freshDir('fdbomb');
+    const r = runChild('fdbomb', ['/d'], { nofile: 128, preopens: { '/d': dir } });
+    const m = /^opened (\d+)\nrefused: EMFILE\n$/.exec(r.stdout);
+    expect(m, r.stdout + r.stderr).not.toBeNull();
+    const opened = Number(m?.[1]);
+    // node itself holds some descriptors; the guest gets the rest of the 128.
+    expect(opened).toBeGreaterThan(64);
+    expect(opened).toBeLessThan(128);
+    expect(r.code).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('stops at MAX and exits 1', () => {
+    const dir = freshDir('fdbomb-max');
+    const r = runChild('fdbomb', ['/d', '40'], { preopens: { '/d': dir } });
+    expect(r.stdout).toBe('opened 40\nreached max 40\n');
+    expect(r.code).toBe(1);
+  });
+});
+
+describe('membomb (Rust)', () => {
+  // The module's memory gets a declared maximum of 1024 pages (64 MiB), so
+  // memory.grow is refused by the engine after 64 MiB rather than at V8's 4 GiB.
+  // Its stdout is written in JS: node:wasi's native fd_write, called after the
+  // memory has grown by a few MiB, corrupts the V8 heap (SIGSEGV / "unreachable
+  // code" in GC) in Node 20 — a node:wasi bug, not a guest one (see guests/README.md).
+  const MAX_PAGES = 1024;
+  const patched = withMemoryMax(readFileSync(wasmPath('membomb')), MAX_PAGES);
+  const membomb = new WebAssembly.Module(patched.wasm);
+  const initialPages = patched.minPages;
+
+  const parse = (stdout: string): { grown: number[]; refused: number } => {
+    const lines = stdout.trimEnd().split('\n');
+    const last = lines.pop() ?? '';
+    const grown = lines.map((l) => {
+      const m = /^grown to (\d+) MiB$/.exec(l);
+      expect(m, l).not.toBeNull();
+      return Number(m?.[1]);
+    });
+    const m = /^refused at (\d+) MiB$/.exec(last);
+    expect(m, last).not.toBeNull();
+    return { grown, refused: Number(m?.[1]) };
+  };
+
+  it('grows 1 MiB at a time until memory.grow is refused, then exits 0', () => {
+    const r = runHere('membomb', { module: membomb, jsStdio: true });
+    const { grown, refused } = parse(r.stdout);
+    // +16 pages per step while the total stays <= 1024 pages; sizes printed in whole MiB.
+    const steps = Math.floor((MAX_PAGES - initialPages) / 16);
+    expect(steps).toBeGreaterThan(50);
+    const mib = (pages: number): number => Math.floor((pages * 64) / 1024);
+    expect(grown).toEqual(Array.from({ length: steps }, (_, i) => mib(initialPages + 16 * (i + 1))));
+    expect(refused).toBe(mib(initialPages + 16 * steps));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+
+  it('takes STEP_PAGES', () => {
+    const r = runHere('membomb', { args: ['160'], module: membomb, jsStdio: true });
+    const { grown, refused } = parse(r.stdout);
+    const steps = Math.floor((MAX_PAGES - initialPages) / 160);
+    const mib = (pages: number): number => Math.floor((pages * 64) / 1024);
+    expect(grown).toEqual(Array.from({ length: steps }, (_, i) => mib(initialPages + 160 * (i + 1))));
+    expect(refused).toBe(mib(initialPages + 160 * steps));
+    expect(r.code).toBe(0);
+  });
+
+  it('rejects a bad STEP_PAGES', () => {
+    const r = runHere('membomb', { args: ['0'], module: membomb, jsStdio: true });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('membomb: bad STEP_PAGES "0"\n');
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('spin (AssemblyScript)', () => {
+  it('prints `spinning`, keeps computing, and only stops when terminated', async () => {
+    const out = path.join(freshDir('spin'), 'stdout');
+    const fd = openSync(out, 'w');
+    const worker = new Worker(RUNNER, { eval: true, workerData: { wasm: wasmPath('spin'), args: ['spin'], stdout: fd } });
+    let exited = false;
+    let failure: unknown;
+    worker.on('exit', () => {
+      exited = true;
+    });
+    worker.on('error', (e) => {
+      failure = e;
+    });
+    let terminated: number | undefined;
+    try {
+      const deadline = Date.now() + 10_000;
+      while (readFileSync(out, 'utf8') === '' && !exited && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(readFileSync(out, 'utf8')).toBe('spinning\n');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(failure).toBeUndefined();
+      expect(exited).toBe(false);
+      expect(readFileSync(out, 'utf8')).toBe('spinning\n');
+    } finally {
+      terminated = await worker.terminate();
+      closeSync(fd);
+    }
+    // terminate() of a thread that is still running reports exit code 1.
+    expect(terminated).toBe(1);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// http: node:wasi cannot pass a listening socket, so the socket calls on the fake
+// descriptors are served by a scripted in-memory network; everything else (the
+// document root, the hits file, stdout) is node:wasi on real directories.
+
+const E = { SUCCESS: 0, AGAIN: 6, BADF: 8, INVAL: 28 } as const;
+const LISTEN_FD = 1000;
+
+interface Client {
+  name: string;
+  /** What the client sends; the first chunk on connect, then one chunk per poll round. */
+  chunks: string[];
+  /** Poll round at which the connection reaches the listener's queue. */
+  arriveAt?: number;
+  /** The client closes its sending side after its last chunk. */
+  hangUp?: boolean;
+  /** Bytes the client takes in per poll round (forces partial writes). */
+  readPerRound?: number;
+  /** The client never reads: every send is EAGAIN, and it never becomes writable. */
+  neverReads?: boolean;
+}
+
+interface Conn {
+  client: Client;
+  fd: number;
+  sentChunks: number;
+  unread: Buffer;
+  received: Buffer[];
+  budget: number;
+  serverShutWrite: boolean;
+  serverClosed: boolean;
+}
+
+class FakeNet {
+  round = 0;
+  private callsSincePoll = 0;
+  readonly conns: Conn[] = [];
+  private readonly waiting: Client[];
+  private nextFd = LISTEN_FD + 1;
+  listenerFlags = 0;
+  private memory: () => WebAssembly.Memory = () => {
+    throw new Error('no memory yet');
+  };
+
+  constructor(clients: Client[]) {
+    this.waiting = [...clients];
+  }
+
+  private conn(fd: number): Conn | undefined {
+    if (++this.callsSincePoll > 100_000) throw new Error('http guest: 100000 socket calls without a poll (busy loop?)');
+    return this.conns.find((c) => c.fd === fd && !c.serverClosed);
+  }
+
+  private isFake(fd: number): boolean {
+    return fd === LISTEN_FD || this.conn(fd) !== undefined;
+  }
+
+  /** All clients connected, and every one that reads has been closed by the server. */
+  get done(): boolean {
+    return this.waiting.length === 0 && this.conns.every((c) => c.serverClosed || c.client.neverReads === true);
+  }
+
+  private arrived(): Client | undefined {
+    return this.waiting.find((c) => (c.arriveAt ?? 0) <= this.round);
+  }
+
+  /** The client's side is closed: it said so, or it saw the server's FIN. */
+  private eof(c: Conn): boolean {
+    return c.unread.length === 0 && ((c.client.hangUp === true && c.sentChunks === c.client.chunks.length) || c.serverShutWrite);
+  }
+
+  private deliver(c: Conn): void {
+    const chunk = c.client.chunks[c.sentChunks];
+    if (chunk !== undefined) {
+      c.unread = Buffer.concat([c.unread, Buffer.from(chunk, 'latin1')]);
+      c.sentChunks++;
+    }
+  }
+
+  private nextRound(): void {
+    this.callsSincePoll = 0;
+    this.round++;
+    if (this.round > 5000) throw new Error('http guest: no end after 5000 poll rounds');
+    for (const c of this.conns) {
+      if (c.serverClosed) continue;
+      this.deliver(c);
+      c.budget = c.client.readPerRound ?? Number.POSITIVE_INFINITY;
+    }
+  }
+
+  private iovecs(ptr: number, len: number): Uint8Array[] {
+    const mem = this.memory();
+    const view = new DataView(mem.buffer);
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < len; i++) {
+      out.push(new Uint8Array(mem.buffer, view.getUint32(ptr + 8 * i, true), view.getUint32(ptr + 8 * i + 4, true)));
+    }
+    return out;
+  }
+
+  wrap(wasi: Imports, memory: () => WebAssembly.Memory): Imports {
+    this.memory = memory;
+    const u32 = (ptr: number, v: number): void => new DataView(memory().buffer).setUint32(ptr, v, true);
+    return {
+      ...wasi,
+      sock_accept: (fd, flags, fdPtr) => {
+        if (fd !== LISTEN_FD) return (wasi.sock_accept ?? (() => E.BADF))(fd, flags, fdPtr);
+        const client = this.arrived();
+        if (client === undefined) return this.done ? E.INVAL : E.AGAIN;
+        this.waiting.splice(this.waiting.indexOf(client), 1);
+        const c: Conn = {
+          client,
+          fd: this.nextFd++,
+          sentChunks: 0,
+          unread: Buffer.alloc(0),
+          received: [],
+          budget: client.readPerRound ?? Number.POSITIVE_INFINITY,
+          serverShutWrite: false,
+          serverClosed: false,
+        };
+        this.deliver(c);
+        this.conns.push(c);
+        u32(fdPtr, c.fd);
+        return E.SUCCESS;
+      },
+      sock_recv: (fd, iovs, iovsLen, riFlags, lenPtr, flagsPtr) => {
+        const c = this.conn(fd);
+        if (c === undefined) return wasi.sock_recv!(fd, iovs, iovsLen, riFlags, lenPtr, flagsPtr);
+        if (c.unread.length === 0 && !this.eof(c)) return E.AGAIN;
+        let n = 0;
+        for (const buf of this.iovecs(iovs, iovsLen)) {
+          const k = Math.min(buf.length, c.unread.length - n);
+          buf.set(c.unread.subarray(n, n + k));
+          n += k;
+        }
+        c.unread = c.unread.subarray(n);
+        u32(lenPtr, n);
+        new DataView(memory().buffer).setUint16(flagsPtr, 0, true);
+        return E.SUCCESS;
+      },
+      sock_send: (fd, iovs, iovsLen, siFlags, lenPtr) => {
+        const c = this.conn(fd);
+        if (c === undefined) return wasi.sock_send!(fd, iovs, iovsLen, siFlags, lenPtr);
+        if (c.client.neverReads === true || c.budget <= 0) return E.AGAIN;
+        let n = 0;
+        for (const buf of this.iovecs(iovs, iovsLen)) {
+          const k = Math.min(buf.length, c.budget - n);
+          c.received.push(Buffer.from(buf.subarray(0, k)));
+          n += k;
+          if (k < buf.length) break;
+        }
+        c.budget -= n;
+        u32(lenPtr, n);
+        return E.SUCCESS;
+      },
+      sock_shutdown: (fd, how) => {
+        const c = this.conn(fd);
+        if (c === undefined) return wasi.sock_shutdown!(fd, how);
+        if ((how & 2) !== 0) c.serverShutWrite = true;
+        return E.SUCCESS;
+      },
+      fd_close: (fd) => {
+        const c = this.conn(fd);
+        if (c === undefined) return wasi.fd_close!(fd);
+        c.serverClosed = true;
+        return E.SUCCESS;
+      },
+      fd_fdstat_get: (fd, ptr) => {
+        if (!this.isFake(fd)) return wasi.fd_fdstat_get!(fd, ptr);
+        const view = new DataView(memory().buffer);
+        view.setUint8(ptr, 6); // SOCKET_STREAM
+        view.setUint16(ptr + 2, fd === LISTEN_FD ? this.listenerFlags : 4, true);
+        view.setBigUint64(ptr + 8, 0x1fffffffn, true);
+        view.setBigUint64(ptr + 16, 0x1fffffffn, true);
+        return E.SUCCESS;
+      },
+      fd_fdstat_set_flags: (fd, flags) => {
+        if (!this.isFake(fd)) return wasi.fd_fdstat_set_flags!(fd, flags);
+        if (fd === LISTEN_FD) this.listenerFlags = flags;
+        return E.SUCCESS;
+      },
+      poll_oneoff: (inPtr, outPtr, nsubs, neventsPtr) => {
+        const view = new DataView(memory().buffer);
+        const subs = Array.from({ length: nsubs }, (_, i) => {
+          const at = inPtr + 48 * i;
+          return { userdata: view.getBigUint64(at, true), tag: view.getUint8(at + 8), fd: view.getUint32(at + 16, true) };
+        });
+        if (subs.some((s) => s.tag !== 0 && !this.isFake(s.fd))) throw new Error(`http guest polled a real fd: ${JSON.stringify(subs.map((s) => s.fd))}`);
+        this.nextRound();
+        const ready = subs.filter((s) => {
+          if (s.tag === 0) return false;
+          if (s.fd === LISTEN_FD) return s.tag === 1 && (this.arrived() !== undefined || this.done);
+          const c = this.conn(s.fd);
+          if (c === undefined) return false;
+          if (s.tag === 1) return c.unread.length > 0 || this.eof(c);
+          return c.client.neverReads !== true && c.budget > 0;
+        });
+        const clock = subs.find((s) => s.tag === 0);
+        if (ready.length === 0) {
+          if (clock === undefined) throw new Error('http guest blocks forever in poll with nothing ready');
+          ready.push(clock);
+        }
+        ready.forEach((s, i) => {
+          const at = outPtr + 32 * i;
+          for (let b = 0; b < 32; b++) view.setUint8(at + b, 0);
+          view.setBigUint64(at, s.userdata, true);
+          view.setUint8(at + 10, s.tag);
+          const c = this.conn(s.fd);
+          if (s.tag === 1 && c !== undefined) {
+            view.setBigUint64(at + 16, BigInt(c.unread.length), true);
+            if (this.eof(c)) view.setUint16(at + 24, 1, true); // FD_READWRITE_HANGUP
+          }
+        });
+        view.setUint32(neventsPtr, ready.length, true);
+        return E.SUCCESS;
+      },
+    };
+  }
+}
+
+interface Response {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** Splits what a connection received into responses; `head[i]` says response i answers a HEAD. */
+function parseResponses(raw: Buffer, head: boolean[] = []): Response[] {
+  const out: Response[] = [];
+  let at = 0;
+  while (at < raw.length) {
+    const end = raw.indexOf('\r\n\r\n', at, 'latin1');
+    if (end < 0) throw new Error(`incomplete response: ${raw.subarray(at).toString('latin1')}`);
+    const [statusLine = '', ...lines] = raw.subarray(at, end).toString('latin1').split('\r\n');
+    const m = /^HTTP\/1\.1 (\d{3}) [A-Za-z ]+$/.exec(statusLine);
+    if (m === null) throw new Error(`bad status line: ${statusLine}`);
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(': ');
+      if (colon < 0) throw new Error(`bad header: ${line}`);
+      const key = line.slice(0, colon).toLowerCase();
+      if (key in headers) throw new Error(`duplicate header: ${line}`);
+      headers[key] = line.slice(colon + 2);
+    }
+    const length = head[out.length] === true ? 0 : Number(headers['content-length']);
+    if (!Number.isInteger(length)) throw new Error(`no content-length: ${statusLine}`);
+    const body = raw.subarray(end + 4, end + 4 + length);
+    if (body.length !== length) throw new Error(`short body: ${body.length} < ${length}`);
+    out.push({ status: Number(m[1]), headers, body });
+    at = end + 4 + length;
+  }
+  return out;
+}
+
+describe('http (C) over a scripted socket layer', () => {
+  const INDEX = '<!doctype html><title>skiff</title><p>hello from the guest</p>\n';
+  const CSS = 'body { color: #123; }\n';
+  const BIG = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7 + (i >> 8)) & 255));
+  const html = 'text/html; charset=utf-8';
+  const text = 'text/plain; charset=utf-8';
+  const get = (p: string, extra = ''): string => `GET ${p} HTTP/1.1\r\nHost: test\r\n${extra}\r\n`;
+
+  const setup = (): { www: string; data: string } => {
+    const www = freshDir('www');
+    const data = freshDir('data');
+    writeFileSync(path.join(www, 'index.html'), INDEX);
+    writeFileSync(path.join(www, 'style.css'), CSS);
+    writeFileSync(path.join(www, 'big.bin'), BIG);
+    return { www, data };
+  };
+
+  const serve = (clients: Client[], www: string, data: string, hitsFile = '/data/hits') => {
+    const net = new FakeNet(clients);
+    const r = runHere(
+      'http',
+      {
+        env: { LISTEN_FD: String(LISTEN_FD), DOCROOT: '/www', HITS_FILE: hitsFile },
+        preopens: { '/www': www, '/data': data },
+      },
+      (wasi, memory) => net.wrap(wasi, memory),
+    );
+    const conn = (name: string): Conn => {
+      const c = net.conns.find((x) => x.client.name === name);
+      if (c === undefined) throw new Error(`client ${name} never accepted`);
+      return c;
+    };
+    const responses = (name: string, head: boolean[] = []): Response[] => parseResponses(Buffer.concat(conn(name).received), head);
+    return { r, net, conn, responses };
+  };
+
+  it('serves keep-alive, HEAD, 404, `..`, 405, 400, pipelining, slow and stuck clients, and counts hits', () => {
+    const { www, data } = setup();
+    const clients: Client[] = [
+      { name: 'keepalive', chunks: [get('/'), get('/style.css')], hangUp: true },
+      { name: 'stuck', chunks: [get('/big.bin')], neverReads: true },
+      { name: 'head', chunks: [`HEAD /index.html HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n`] },
+      { name: 'missing', chunks: [get('/missing.txt')], hangUp: true },
+      { name: 'dotdot', chunks: [get('/../data/hits'), get('/x/%2e%2e/%2E%2E/data/hits')], hangUp: true },
+      { name: 'slow', chunks: ['GE', 'T /ind', 'ex.html HTTP/1.1\r\nHo', 'st: test\r\n', '\r\n'], readPerRound: 7, hangUp: true },
+      { name: 'big', chunks: [get('/big.bin')], readPerRound: 8192, hangUp: true },
+      { name: 'aborted', chunks: ['GET /index.html HTT'], hangUp: true },
+      { name: 'post', chunks: ['POST /index.html HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc'] },
+      { name: 'garbage', chunks: ['garbage\r\n\r\n'] },
+      { name: 'pipelined', chunks: [get('/style.css') + get('/nope') + get('/', 'Connection: close\r\n')] },
+      { name: 'http10', chunks: ['GET / HTTP/1.0\r\n\r\n'] },
+      { name: 'hits', chunks: [get('/hits')], arriveAt: 100, hangUp: true },
+    ];
+    const { r, net, conn, responses } = serve(clients, www, data);
+
+    expect(r.stdout).toBe(`listening on fd ${LISTEN_FD}\n`);
+    expect(r.stderr).toBe(`http: accept on fd ${LISTEN_FD}: Invalid argument\n`);
+    expect(r.code).toBe(1);
+    expect(net.done).toBe(true);
+    expect(net.listenerFlags & 4).toBe(4); // FDFLAGS_NONBLOCK: accept must never block
+
+    const hits: number[] = [];
+    const check = (
+      res: Response | undefined,
+      status: number,
+      type: string,
+      body: string | Buffer,
+      connection: string,
+      contentLength = Buffer.byteLength(body),
+    ): void => {
+      expect(res).toBeDefined();
+      if (res === undefined) return;
+      expect(res.status).toBe(status);
+      expect(res.headers['content-type']).toBe(type);
+      expect(res.headers.connection).toBe(connection);
+      expect(res.headers['x-hits']).toMatch(/^\d+$/);
+      hits.push(Number(res.headers['x-hits']));
+      expect(res.headers['content-length']).toBe(String(contentLength));
+      expect(res.body.equals(typeof body === 'string' ? Buffer.from(body) : body)).toBe(true);
+    };
+
+    // Two GETs on one keep-alive connection; the server closes only after the client did.
+    const ka = responses('keepalive');
+    expect(ka).toHaveLength(2);
+    check(ka[0], 200, html, INDEX, 'keep-alive');
+    check(ka[1], 200, 'text/css; charset=utf-8', CSS, 'keep-alive');
+    expect(conn('keepalive').serverShutWrite).toBe(false);
+    expect(conn('keepalive').serverClosed).toBe(true);
+
+    // HEAD with Connection: close: headers only, then the server ends the connection itself.
+    const head = responses('head', [true]);
+    expect(head).toHaveLength(1);
+    check(head[0], 200, html, '', 'close', INDEX.length);
+    expect(Buffer.concat(conn('head').received).toString('latin1').endsWith('\r\n\r\n')).toBe(true);
+    expect(conn('head').serverShutWrite).toBe(true);
+    expect(conn('head').serverClosed).toBe(true);
+
+    const missing = responses('missing');
+    expect(missing).toHaveLength(1);
+    check(missing[0], 404, text, 'not found\n', 'keep-alive');
+
+    const dotdot = responses('dotdot');
+    expect(dotdot).toHaveLength(2);
+    check(dotdot[0], 400, text, 'bad path\n', 'keep-alive');
+    check(dotdot[1], 400, text, 'bad path\n', 'keep-alive');
+
+    // Request split over five rounds, response taken 7 bytes per round.
+    const slow = responses('slow');
+    expect(slow).toHaveLength(1);
+    check(slow[0], 200, html, INDEX, 'keep-alive');
+    expect(conn('slow').received.length).toBeGreaterThan(20);
+
+    const big = responses('big');
+    expect(big).toHaveLength(1);
+    check(big[0], 200, 'application/octet-stream', BIG, 'keep-alive');
+    expect(big[0]?.body.equals(BIG)).toBe(true);
+
+    // Disconnect mid-request: no answer, connection closed, not counted.
+    expect(conn('aborted').received).toEqual([]);
+    expect(conn('aborted').serverClosed).toBe(true);
+
+    const post = responses('post');
+    expect(post).toHaveLength(1);
+    check(post[0], 405, text, 'method not allowed\n', 'close');
+    expect(post[0]?.headers.allow).toBe('GET, HEAD');
+    expect(conn('post').serverClosed).toBe(true);
+
+    const garbage = responses('garbage');
+    expect(garbage).toHaveLength(1);
+    check(garbage[0], 400, text, 'bad request\n', 'close');
+    expect(conn('garbage').serverClosed).toBe(true);
+
+    // Three pipelined requests in one chunk, answered in order; the last one closes.
+    const pipelined = responses('pipelined');
+    expect(pipelined).toHaveLength(3);
+    check(pipelined[0], 200, 'text/css; charset=utf-8', CSS, 'keep-alive');
+    check(pipelined[1], 404, text, 'not found\n', 'keep-alive');
+    check(pipelined[2], 200, html, INDEX, 'close');
+    expect(conn('pipelined').serverClosed).toBe(true);
+
+    const http10 = responses('http10');
+    expect(http10).toHaveLength(1);
+    check(http10[0], 200, html, INDEX, 'close');
+    expect(conn('http10').serverClosed).toBe(true);
+
+    // The client that never reads got nothing and is still open; nobody waited for it.
+    expect(conn('stuck').received).toEqual([]);
+    expect(conn('stuck').serverClosed).toBe(false);
+
+    // 16 requests answered (the stuck client's included, the aborted one not), each
+    // with its own count; /hits came last and reports the total, as does the file.
+    const hitsRes = responses('hits');
+    expect(hitsRes).toHaveLength(1);
+    check(hitsRes[0], 200, text, '16\n', 'keep-alive');
+    const sorted = [...hits].sort((a, b) => a - b);
+    expect(sorted).toHaveLength(15);
+    expect(new Set(sorted).size).toBe(15);
+    expect(sorted[0]).toBeGreaterThanOrEqual(1);
+    expect(sorted.at(-1)).toBe(16);
+    expect(readFileSync(path.join(data, 'hits'), 'utf8')).toBe('16\n');
+  });
+
+  it('answers X-Hits: 0 and does not count when the hits directory is missing', () => {
+    const { www, data } = setup();
+    const { r, responses } = serve(
+      [{ name: 'a', chunks: [get('/'), get('/hits')], hangUp: true }],
+      www,
+      data,
+      '/data/missing-dir/hits',
+    );
+    expect(r.code).toBe(1);
+    const res = responses('a');
+    expect(res).toHaveLength(2);
+    expect(res[0]?.status).toBe(200);
+    expect(res[0]?.headers['x-hits']).toBe('0');
+    expect(res[1]?.body.toString()).toBe('0\n');
+    expect(res[1]?.headers['x-hits']).toBe('0');
+    expect(readdirSync(data)).toEqual([]);
+  });
+});
