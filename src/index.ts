@@ -1,5 +1,16 @@
 /**
  * skiff's public API. Everything a library user imports comes from here:
- * `import { Sandbox } from 'skiff'`.
+ * `import { Sandbox, ImageStore, createImage } from 'skiff'`.
  */
 export { Sandbox, type RunOptions, type RunResult } from './sandbox/sandbox.js';
+
+// Images: the store, images from code, commit, and the overlay filesystem.
+export { ImageStore, type Image, type ImageSummary, type LoadOptions, type LoadProgress, type SaveOptions, type NewImage } from './layers/image-store.js';
+export { createImage, commit, writeTree, type FileTree, type TreeValue, type ImageSpec, type CommitOptions } from './layers/build.js';
+export { MemoryFiles, type Files } from './layers/files.js';
+export { Overlay, type Node, type Stat, type Dirent, type OpenOptions, type OverlayOptions } from './layers/overlay.js';
+export { diffLayer, exportTree } from './layers/changeset.js';
+export { Errno, type ErrnoCode } from './layers/errno.js';
+export { SkiffError, InvalidLayerError, InvalidImageError, DigestMismatchError, NotFoundError, type ErrorCode } from './layers/errors.js';
+export type { ImageConfig, ImageManifest, ContainerConfig, Descriptor } from './layers/oci.js';
+export type { Digest } from './layers/digest.js';
