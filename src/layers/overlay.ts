@@ -447,6 +447,118 @@ export class Overlay {
 
   // ---------------------------------------------------------------- namespace operations
 
+  // Name-level primitives: `dir` is resolved, `name` is one component (not `.` or `..`).
+  // Path resolution, symlink following and trailing slashes are the caller's (the
+  // path-level methods below, or a VFS that spans several filesystems).
+
+  /** Creates an empty regular file; EEXIST if `name` exists. */
+  createFile(dir: DirNode, name: string, mode = 0o644): FileNode | Errno {
+    const bad = this.checkNew(dir, name);
+    if (bad !== undefined) return bad;
+    const node = new FileNode(this.nextIno++, this.newMeta(mode), dir, name);
+    this.place(dir, name, node);
+    return node;
+  }
+
+  mkdirAt(dir: DirNode, name: string, mode = 0o755): DirNode | Errno {
+    const bad = this.checkNew(dir, name);
+    if (bad !== undefined) return bad;
+    const node = new DirNode(this.nextIno++, this.newMeta(mode), dir, name, []);
+    node.upper = new Map();
+    // A directory made where a lower one was removed must not let the old one show through.
+    if (dir.upper?.get(name) === WHITEOUT) node.opaque = true;
+    this.place(dir, name, node);
+    return node;
+  }
+
+  symlinkAt(target: string, dir: DirNode, name: string): SymlinkNode | Errno {
+    if (target === '') return ENOENT;
+    const bad = this.checkNew(dir, name);
+    if (bad !== undefined) return bad;
+    const node = new SymlinkNode(this.nextIno++, this.newMeta(0o777), dir, name, target);
+    this.place(dir, name, node);
+    return node;
+  }
+
+  /** Makes `name` in `dir` another name of `node` (no directories: EPERM). */
+  linkAt(node: Node, dir: DirNode, name: string): Errno | undefined {
+    if (node.kind === 'dir') return EPERM;
+    const bad = this.checkNew(dir, name);
+    if (bad !== undefined) return bad;
+    // Both names must be in the upper tree for the diff to keep them one file.
+    this.placeAllNames(node);
+    this.place(dir, name, node);
+    node.nlink++;
+    node.meta.ctime = this.clock();
+    return undefined;
+  }
+
+  /** Removes a non-directory name. */
+  unlinkAt(dir: DirNode, name: string): Errno | undefined {
+    const node = this.lookup(dir, name);
+    if (node === undefined) return ENOENT;
+    if (node.kind === 'dir') return EISDIR;
+    this.removeName(dir, name);
+    node.nlink = Math.max(0, node.nlink - 1);
+    node.meta.ctime = this.clock();
+    return undefined;
+  }
+
+  /** Removes an empty directory. */
+  rmdirAt(dir: DirNode, name: string): Errno | undefined {
+    const node = this.lookup(dir, name);
+    if (node === undefined) return ENOENT;
+    if (!(node instanceof DirNode)) return ENOTDIR;
+    if ((this.readdir(node) as readonly Dirent[]).length > 0) return ENOTEMPTY;
+    this.removeName(dir, name);
+    node.removed = true;
+    return undefined;
+  }
+
+  /** rename(2): atomically replaces `toName` in `toDir` (if any) by the node at `fromName`. */
+  renameAt(fromDir: DirNode, fromName: string, toDir: DirNode, toName: string): Errno | undefined {
+    const node = this.lookup(fromDir, fromName);
+    if (node === undefined) return ENOENT;
+    const existing = this.lookup(toDir, toName);
+    if (existing === node) return undefined;
+    if (node instanceof DirNode) {
+      // A directory may not move under itself.
+      for (let d: DirNode | undefined = toDir; d !== undefined; d = d.parent) if (d === node) return EINVAL;
+    }
+    if (existing !== undefined) {
+      if (node.kind === 'dir' && existing.kind !== 'dir') return ENOTDIR;
+      if (node.kind !== 'dir' && existing.kind === 'dir') return EISDIR;
+      if (existing instanceof DirNode && (this.readdir(existing) as readonly Dirent[]).length > 0) return ENOTEMPTY;
+    }
+    if (toDir.removed) return ENOENT;
+    if (byteLength(toName) > MAX_NAME_BYTES) return ENAMETOOLONG;
+    if (existing !== undefined) {
+      if (existing instanceof DirNode) existing.removed = true;
+      else existing.nlink = Math.max(0, existing.nlink - 1);
+    }
+    if (node instanceof FileNode) this.placeAllNames(node, fromDir, fromName);
+    this.removeName(fromDir, fromName);
+    node.parent = toDir;
+    node.name = toName;
+    if (node instanceof DirNode) {
+      this.copyUpDir(node);
+      if (node.lowers.length > 0) node.redirected = true;
+      if (lookupChild(this.layers, toDir.lowers, toName).kind !== 'none') node.opaque = true;
+    }
+    this.place(toDir, toName, node);
+    node.meta.ctime = this.clock();
+    return undefined;
+  }
+
+  private checkNew(dir: DirNode, name: string): Errno | undefined {
+    if (byteLength(name) > MAX_NAME_BYTES) return ENAMETOOLONG;
+    if (this.lookup(dir, name) !== undefined) return EEXIST;
+    if (dir.removed) return ENOENT;
+    return undefined;
+  }
+
+  // Path-level operations, as the POSIX calls of the same names behave.
+
   /** Opens (and with `create`, creates) the node at `path`, as open(2) does. */
   open(start: DirNode, path: string, options: OpenOptions = {}): Node | Errno {
     const follow = options.follow ?? true;
@@ -455,66 +567,36 @@ export class Overlay {
       if (node instanceof Errno) return node;
       return this.finishOpen(node, options);
     }
-    const ref = this.resolveParent(start, path);
-    if (ref instanceof Errno) return ref;
-    if (ref.name === '.' || ref.name === '..') {
+    let ref = this.resolveParent(start, path);
+    for (let hops = 0; ; hops++) {
+      if (ref instanceof Errno) return ref;
+      if (ref.name === '.' || ref.name === '..') {
+        if (options.exclusive) return EEXIST;
+        return EISDIR;
+      }
+      const existing = this.lookup(ref.dir, ref.name);
+      if (existing === undefined) {
+        if (ref.trailingSlash || options.directory) return EISDIR;
+        return this.createFile(ref.dir, ref.name, options.mode ?? 0o644);
+      }
       if (options.exclusive) return EEXIST;
-      return this.finishOpen(ref.name === '.' ? ref.dir : (ref.dir.parent ?? this.root), options);
-    }
-    const existing = this.lookup(ref.dir, ref.name);
-    if (existing !== undefined) {
-      if (options.exclusive) return EEXIST;
-      let node: Node | Errno = existing;
       if (existing.kind === 'symlink') {
         if (!follow) return ELOOP;
-        node = this.resolve(ref.dir, ref.name + (ref.trailingSlash ? '/' : ''), true);
-        if (node === ENOENT) {
-          // A dangling symlink: O_CREAT creates its target, as on Linux.
-          return this.createThroughSymlink(ref.dir, existing as SymlinkNode, options);
-        }
-        if (node instanceof Errno) return node;
+        // O_CREAT through a symlink creates its target (if dangling), as on Linux.
+        if (hops >= MAX_SYMLINKS) return ELOOP;
+        ref = this.resolveParent(ref.dir, existing.target + (ref.trailingSlash ? '/' : ''));
+        continue;
       }
-      if (ref.trailingSlash && node.kind !== 'dir') return ENOTDIR;
-      if (node.kind === 'dir') return EISDIR;
-      return this.finishOpen(node, options);
-    }
-    if (ref.trailingSlash || options.directory) return EISDIR;
-    if (ref.dir.removed) return ENOENT;
-    const node = new FileNode(this.nextIno++, this.newMeta(options.mode ?? 0o644), ref.dir, ref.name);
-    this.place(ref.dir, ref.name, node);
-    return node;
-  }
-
-  private createThroughSymlink(dir: DirNode, link: SymlinkNode, options: OpenOptions): Node | Errno {
-    let hops = 0;
-    let from = dir;
-    let target = link.target;
-    for (;;) {
-      if (++hops > MAX_SYMLINKS) return ELOOP;
-      const ref = this.resolveParent(from, target);
-      if (ref instanceof Errno) return ref;
-      if (ref.name === '.' || ref.name === '..') return EISDIR;
-      const next = this.lookup(ref.dir, ref.name);
-      if (next === undefined) {
-        if (ref.trailingSlash) return EISDIR;
-        if (ref.dir.removed) return ENOENT;
-        const node = new FileNode(this.nextIno++, this.newMeta(options.mode ?? 0o644), ref.dir, ref.name);
-        this.place(ref.dir, ref.name, node);
-        return node;
-      }
-      if (next.kind === 'dir') return EISDIR;
-      if (next.kind !== 'symlink') return this.finishOpen(next, options);
-      from = ref.dir;
-      target = next.target;
+      if (ref.trailingSlash && existing.kind !== 'dir') return ENOTDIR;
+      if (existing.kind === 'dir') return EISDIR;
+      return this.finishOpen(existing, options);
     }
   }
 
   private finishOpen(node: Node, options: OpenOptions): Node | Errno {
     if (options.directory && node.kind !== 'dir') return ENOTDIR;
     if (node.kind === 'symlink' && options.follow === false) return ELOOP;
-    if (options.truncate && node instanceof FileNode) {
-      if (node.size !== 0) this.truncate(node, 0);
-    }
+    if (options.truncate && node instanceof FileNode && node.size !== 0) this.truncate(node, 0);
     return node;
   }
 
@@ -522,30 +604,18 @@ export class Overlay {
     const ref = this.resolveParent(start, path);
     if (ref instanceof Errno) return ref;
     if (ref.name === '.' || ref.name === '..') return EEXIST;
-    if (this.lookup(ref.dir, ref.name) !== undefined) return EEXIST;
-    if (ref.dir.removed) return ENOENT;
-    const node = new DirNode(this.nextIno++, this.newMeta(mode), ref.dir, ref.name, []);
-    node.upper = new Map();
-    // A directory made where a lower one was removed must not let the old one show through.
-    if (ref.dir.upper?.get(ref.name) === WHITEOUT) node.opaque = true;
-    this.place(ref.dir, ref.name, node);
-    return node;
+    return this.mkdirAt(ref.dir, ref.name, mode);
   }
 
   symlink(target: string, start: DirNode, path: string): SymlinkNode | Errno {
-    if (target === '') return ENOENT;
     const ref = this.resolveParent(start, path);
     if (ref instanceof Errno) return ref;
     if (ref.name === '.' || ref.name === '..') return EEXIST;
-    if (this.lookup(ref.dir, ref.name) !== undefined) return EEXIST;
-    if (ref.trailingSlash) return ENOENT;
-    if (ref.dir.removed) return ENOENT;
-    const node = new SymlinkNode(this.nextIno++, this.newMeta(0o777), ref.dir, ref.name, target);
-    this.place(ref.dir, ref.name, node);
-    return node;
+    if (ref.trailingSlash && this.lookup(ref.dir, ref.name) === undefined) return ENOENT;
+    return this.symlinkAt(target, ref.dir, ref.name);
   }
 
-  /** Makes `newPath` another name of the file at `oldPath` (no directories: EPERM). */
+  /** Makes `newPath` another name of the node at `oldPath` (no directories: EPERM). */
   link(oldStart: DirNode, oldPath: string, newStart: DirNode, newPath: string, follow = false): Node | Errno {
     const node = this.resolve(oldStart, oldPath, follow);
     if (node instanceof Errno) return node;
@@ -553,15 +623,9 @@ export class Overlay {
     const ref = this.resolveParent(newStart, newPath);
     if (ref instanceof Errno) return ref;
     if (ref.name === '.' || ref.name === '..') return EEXIST;
-    if (this.lookup(ref.dir, ref.name) !== undefined) return EEXIST;
-    if (ref.trailingSlash) return ENOENT;
-    if (ref.dir.removed) return ENOENT;
-    // Both names must be in the upper tree for the diff to keep them one file.
-    this.placeAllNames(node);
-    this.place(ref.dir, ref.name, node);
-    if (node instanceof FileNode || node instanceof SymlinkNode) node.nlink++;
-    node.meta.ctime = this.clock();
-    return node;
+    if (ref.trailingSlash && this.lookup(ref.dir, ref.name) === undefined) return ENOENT;
+    const r = this.linkAt(node, ref.dir, ref.name);
+    return r ?? node;
   }
 
   unlink(start: DirNode, path: string): Errno | undefined {
@@ -569,13 +633,8 @@ export class Overlay {
     if (ref instanceof Errno) return ref;
     if (ref.name === '.' || ref.name === '..') return EISDIR;
     const node = this.lookup(ref.dir, ref.name);
-    if (node === undefined) return ENOENT;
-    if (node.kind === 'dir') return EISDIR;
-    if (ref.trailingSlash) return ENOTDIR;
-    this.removeName(ref.dir, ref.name);
-    if (node instanceof FileNode || node instanceof SymlinkNode) node.nlink = Math.max(0, node.nlink - 1);
-    node.meta.ctime = this.clock();
-    return undefined;
+    if (node !== undefined && node.kind !== 'dir' && ref.trailingSlash) return ENOTDIR;
+    return this.unlinkAt(ref.dir, ref.name);
   }
 
   rmdir(start: DirNode, path: string): Errno | undefined {
@@ -583,18 +642,9 @@ export class Overlay {
     if (ref instanceof Errno) return ref;
     if (ref.name === '.') return EINVAL;
     if (ref.name === '..') return ENOTEMPTY;
-    const node = this.lookup(ref.dir, ref.name);
-    if (node === undefined) return ENOENT;
-    if (!(node instanceof DirNode)) return ENOTDIR;
-    if (node === this.root) return EBUSY;
-    const entries = this.readdir(node) as readonly Dirent[];
-    if (entries.length > 0) return ENOTEMPTY;
-    this.removeName(ref.dir, ref.name);
-    node.removed = true;
-    return undefined;
+    return this.rmdirAt(ref.dir, ref.name);
   }
 
-  /** rename(2): atomically replaces `newPath` (if any) by the node at `oldPath`. */
   rename(oldStart: DirNode, oldPath: string, newStart: DirNode, newPath: string): Errno | undefined {
     const from = this.resolveParent(oldStart, oldPath);
     if (from instanceof Errno) return from;
@@ -604,34 +654,7 @@ export class Overlay {
     const node = this.lookup(from.dir, from.name);
     if (node === undefined) return ENOENT;
     if ((from.trailingSlash || to.trailingSlash) && node.kind !== 'dir') return ENOTDIR;
-    const existing = this.lookup(to.dir, to.name);
-    if (existing === node) return undefined;
-    if (node instanceof DirNode) {
-      // A directory may not move under itself.
-      for (let d: DirNode | undefined = to.dir; d !== undefined; d = d.parent) if (d === node) return EINVAL;
-    }
-    if (existing !== undefined) {
-      if (node.kind === 'dir' && existing.kind !== 'dir') return ENOTDIR;
-      if (node.kind !== 'dir' && existing.kind === 'dir') return EISDIR;
-      if (existing instanceof DirNode && (this.readdir(existing) as readonly Dirent[]).length > 0) return ENOTEMPTY;
-    }
-    if (to.dir.removed) return ENOENT;
-    if (existing !== undefined) {
-      if (existing instanceof DirNode) existing.removed = true;
-      else if (existing instanceof FileNode || existing instanceof SymlinkNode) existing.nlink = Math.max(0, existing.nlink - 1);
-    }
-    if (node instanceof FileNode) this.placeAllNames(node, from.dir, from.name);
-    this.removeName(from.dir, from.name);
-    node.parent = to.dir;
-    node.name = to.name;
-    if (node instanceof DirNode) {
-      this.copyUpDir(node);
-      if (node.lowers.length > 0) node.redirected = true;
-      if (lookupChild(this.layers, to.dir.lowers, to.name).kind !== 'none') node.opaque = true;
-    }
-    this.place(to.dir, to.name, node);
-    node.meta.ctime = this.clock();
-    return undefined;
+    return this.renameAt(from.dir, from.name, to.dir, to.name);
   }
 
   // ---------------------------------------------------------------- upper tree
