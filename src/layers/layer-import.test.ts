@@ -215,14 +215,29 @@ describe('indexLayer', () => {
         /parent of this entry, "evil", is a symlink in this layer/,
       ));
 
-    it('refuses a whiteout through a symlink of the same layer', () =>
+    it('ignores a whiteout under a symlink or file of the same layer, never applying it through the link', () => {
+      // umoci repack writes these when it replaces a directory by a file or a symlink.
+      const layer = index([
+        { name: 'etc/passwd', data: 'keep' },
+        { name: 'd', type: '2', linkname: 'etc' },
+        { name: 'd/.wh.passwd' },
+        { name: 'f', data: 'file' },
+        { name: 'f/.wh.sub' },
+      ]);
+      expect((at(layer, 'etc') as LayerDir).whiteouts.size).toBe(0);
+      expect(at(layer, 'etc/passwd')).toMatchObject({ kind: 'file' });
+      expect(at(layer, 'd')).toMatchObject({ kind: 'symlink', target: 'etc' });
+      expect(at(layer, 'f')).toMatchObject({ kind: 'file' });
+    });
+
+    it('still refuses a regular entry through a symlink of the same layer', () =>
       refused(
         [
           { name: 'd', type: '2', linkname: 'etc' },
-          { name: 'd/.wh.passwd' },
+          { name: 'd/passwd', data: 'x' },
         ],
         'INVALID_LAYER',
-        'd/.wh.passwd',
+        'd/passwd',
         /is a symlink in this layer/,
       ));
   });

@@ -96,6 +96,15 @@ export function indexLayer(bytes: Uint8Array, name: string, limits?: Partial<Lay
       parentPath = parts.slice(0, -1).join('/');
     }
 
+    // A whiteout under a file or symlink of this same layer can hide nothing (the file
+    // or symlink already hides everything below its path). umoci repack writes these
+    // when it replaces a directory by a file or symlink; it is ignored, never applied
+    // through the symlink.
+    if (base.startsWith(WHITEOUT_PREFIX) && parentPath !== '' && underNonDirectory(root, parentPath)) {
+      if (e.type !== 'file') fail(e, `a whiteout marker must be a regular file, not a ${e.type}`);
+      continue;
+    }
+
     let parent: BuildDir;
     if (parentPath === lastParentPath) parent = lastParent;
     else {
@@ -246,6 +255,17 @@ function plainPathSlash(raw: string, lim: LayerLimits): number {
   return depth > lim.maxDepth ? -2 : last;
 }
 
+/** True when a component of `dirPath` is already a non-directory in this layer. */
+function underNonDirectory(root: BuildDir, dirPath: string): boolean {
+  let dir: LayerNode = root;
+  for (const c of dirPath.split('/')) {
+    const child: LayerNode | undefined = (dir as BuildDir).children.get(c);
+    if (child === undefined) return false;
+    if (child.kind !== 'dir') return true;
+    dir = child;
+  }
+  return false;
+}
 
 /** The directory at the normal path `dirPath`, creating implicit directories; refuses a non-directory on the way. */
 function walkParents(root: BuildDir, dirPath: string, fail: (reason: string) => never): BuildDir {
