@@ -61,9 +61,8 @@ export function indexLayer(bytes: Uint8Array, name: string, limits?: Partial<Lay
   const root = implicitDir() as BuildDir;
   let entryCount = 0;
   let contentSize = 0;
-  // Tars list a directory's entries together: remember the last parent looked up.
-  let lastParentPath: string | undefined;
-  let lastParent: BuildDir = root;
+  // Directories by path: an index never replaces a directory, so this cannot go stale.
+  const dirs = new Map<string, BuildDir>([['', root]]);
 
   const fail = (e: TarEntry, reason: string, code?: 'LIMIT_EXCEEDED' | 'UNSUPPORTED'): never => {
     throw new InvalidLayerError(name, e.name, reason, code);
@@ -105,12 +104,10 @@ export function indexLayer(bytes: Uint8Array, name: string, limits?: Partial<Lay
       continue;
     }
 
-    let parent: BuildDir;
-    if (parentPath === lastParentPath) parent = lastParent;
-    else {
+    let parent = dirs.get(parentPath);
+    if (parent === undefined) {
       parent = walkParents(root, parentPath, (r) => fail(e, r));
-      lastParentPath = parentPath;
-      lastParent = parent;
+      dirs.set(parentPath, parent);
     }
 
     if (base.startsWith(WHITEOUT_PREFIX)) {

@@ -230,7 +230,7 @@ export class Overlay {
 
   private walk(start: DirNode, path: string, follow: boolean, links: { count: number }): Node | Errno {
     if (path === '') return ENOENT;
-    if (encoder.encode(path).length > MAX_PATH_BYTES) return ENAMETOOLONG;
+    if (byteLength(path) > MAX_PATH_BYTES) return ENAMETOOLONG;
     // `x/`, `x/.` and `x/..` all require x to be a directory.
     const trailingSlash = path.endsWith('/') || /(^|\/)\.\.?$/.test(path);
     let dir: DirNode = path.startsWith('/') ? this.root : start;
