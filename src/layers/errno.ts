@@ -8,6 +8,7 @@
  */
 export type ErrnoCode =
   | 'EACCES'
+  | 'EAGAIN'
   | 'EBADF'
   | 'EBUSY'
   | 'EEXIST'
@@ -26,7 +27,15 @@ export type ErrnoCode =
   | 'ENOTSUP'
   | 'EPERM'
   | 'EROFS'
-  | 'EXDEV';
+  | 'EXDEV'
+  // Streams and sockets.
+  | 'ECONNRESET'
+  | 'EILSEQ'
+  | 'ENOTCONN'
+  | 'ENOTSOCK'
+  | 'EOVERFLOW'
+  | 'EPIPE'
+  | 'ESPIPE';
 
 export class Errno {
   private constructor(readonly code: ErrnoCode) {}
@@ -42,6 +51,14 @@ export class Errno {
 }
 
 export const EACCES = Errno.of('EACCES');
+export const EAGAIN = Errno.of('EAGAIN');
+export const ECONNRESET = Errno.of('ECONNRESET');
+export const EILSEQ = Errno.of('EILSEQ');
+export const ENOTCONN = Errno.of('ENOTCONN');
+export const ENOTSOCK = Errno.of('ENOTSOCK');
+export const EOVERFLOW = Errno.of('EOVERFLOW');
+export const EPIPE = Errno.of('EPIPE');
+export const ESPIPE = Errno.of('ESPIPE');
 export const EBADF = Errno.of('EBADF');
 export const EBUSY = Errno.of('EBUSY');
 export const EEXIST = Errno.of('EEXIST');
