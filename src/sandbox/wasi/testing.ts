@@ -35,6 +35,16 @@ export function runInThread(
   });
   const instance = new WebAssembly.Instance(module, wasi.imports);
   const exitCode = wasi.start(instance as unknown as Parameters<Preview1['start']>[0]);
-  const text = (parts: Uint8Array[]): string => Buffer.from(Buffer.concat(parts)).toString('utf8');
+  const text = (parts: Uint8Array[]): string => new TextDecoder().decode(concat(parts));
   return { exitCode, stdout: text(out), stderr: text(err), overlay, vfs };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
