@@ -75,8 +75,16 @@ export interface Preview1Options {
    */
   readonly checkpoint?: () => void;
   /**
-   * Blocks until woken or `ns` passes (undefined: until woken); used by blocking socket
-   * calls and poll_oneoff on sockets. Default: `clock.sleep`.
+   * How a blocking call (a socket read or accept, poll_oneoff on sockets) sleeps until
+   * something changes. `snapshot()` is read *before* readiness is checked and passed to
+   * `wait`, which returns at once if anything was signalled since the snapshot (no lost
+   * wake-ups), else blocks until signalled or `ns` passes (undefined: no timeout).
+   * Default: sleeps on the clock in 1 ms steps.
    */
-  readonly wait?: (ns: bigint | undefined) => void;
+  readonly waiter?: Waiter;
+}
+
+export interface Waiter {
+  snapshot(): number;
+  wait(snapshot: number, ns: bigint | undefined): void;
 }

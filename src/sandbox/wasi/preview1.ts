@@ -35,7 +35,7 @@ import { WASI as ShimWASI, wasi } from '@bjorn3/browser_wasi_shim';
 import { EBADF, EINVAL, EISDIR, ELOOP, EMFILE, ENOENT, ENOTDIR, EEXIST, EPERM, EBUSY, ENOTEMPTY, EAGAIN, ESPIPE, ENOTSOCK, Errno } from '../../layers/errno.js';
 import type { Stat, VNode, Vfs, ParentRef } from '../vfs.js';
 import { wasiErrno } from './errno.js';
-import type { ExtraDescriptor, Preview1Options, Stdio, WasiClock } from './options.js';
+import type { ExtraDescriptor, Preview1Options, Stdio, WasiClock, Waiter } from './options.js';
 
 /** Thrown by proc_exit to unwind the guest; `start` turns it into the exit code. */
 export class ProcExit extends Error {
@@ -182,7 +182,7 @@ export class Preview1 extends ShimWASI {
   private readonly random: (buf: Uint8Array) => void;
   private readonly maxOpenFiles: number;
   private readonly checkpoint: () => void;
-  private readonly waitFn: (ns: bigint | undefined) => void;
+  private readonly waiter: Waiter;
 
   private readonly table = new Map<number, Desc>();
   private readonly free: number[] = [];
@@ -202,7 +202,11 @@ export class Preview1 extends ShimWASI {
     this.random = options.random ?? defaultRandom;
     this.maxOpenFiles = options.maxOpenFiles ?? 1024;
     this.checkpoint = options.checkpoint ?? (() => {});
-    this.waitFn = options.wait ?? ((ns) => this.clock.sleep(ns ?? 1_000_000n));
+    const clock = this.clock;
+    this.waiter = options.waiter ?? {
+      snapshot: () => 0,
+      wait: (_s, ns) => clock.sleep(ns === undefined || ns > 1_000_000n ? 1_000_000n : ns),
+    };
     const stdio: Stdio = options.stdio ?? {};
     this.table.set(0, new StdinDesc(stdio.stdin ?? new Uint8Array(0)));
     this.table.set(1, new StdoutDesc(stdio.stdout));
@@ -374,9 +378,11 @@ export class Preview1 extends ShimWASI {
   }
   /** Blocks until `ready()` or a checkpoint throws. */
   private blockUntil(ready: () => boolean): void {
-    while (!ready()) {
+    for (;;) {
+      const seq = this.waiter.snapshot();
+      if (ready()) return;
       this.checkpoint();
-      this.waitFn(undefined);
+      this.waiter.wait(seq, undefined);
     }
   }
 
@@ -1122,6 +1128,7 @@ export class Preview1 extends ShimWASI {
       return OK;
     }
     for (;;) {
+      const seq = this.waiter.snapshot();
       let count = 0;
       const t = this.clock.monotonic();
       let earliest: bigint | undefined;
@@ -1139,7 +1146,7 @@ export class Preview1 extends ShimWASI {
         return OK;
       }
       this.checkpoint();
-      this.waitFn(earliest === undefined ? undefined : earliest - this.clock.monotonic());
+      this.waiter.wait(seq, earliest === undefined ? undefined : earliest - this.clock.monotonic());
     }
   }
 
