@@ -1,0 +1,117 @@
+/**
+ * The guest side of a container's network arena: the pre-opened listening sockets a
+ * WASI guest accepts on (fd 3 onward, wasmtime's `--tcplisten` convention) and the
+ * connected sockets `sock_accept` returns, as Preview1 `ExtraDescriptor`s.
+ *
+ * Semantics follow wasmtime's preview1 sockets: reads return EAGAIN when nothing is
+ * there (the WASI layer blocks unless the descriptor is non-blocking), 0 at end of
+ * stream; a write to a connection whose peer is gone is EPIPE; accept on an empty queue
+ * is EAGAIN. Every change the host must see rings the arena's doorbell.
+ *
+ * Runs in the container's thread; never blocks itself (Preview1 does the blocking, via
+ * `waiter`).
+ */
+import { wasi } from '@bjorn3/browser_wasi_shim';
+import { EAGAIN, EPIPE, ENOTCONN, type Errno } from '../../layers/errno.js';
+import type { ExtraDescriptor, Waiter } from '../wasi/options.js';
+import { type Arena, CTRL_WAKE, SLOT_GUEST_RELEASED } from './arena.js';
+import { RING_CLOSED, RING_END } from './ring.js';
+
+class Listener implements ExtraDescriptor {
+  readonly filetype = wasi.FILETYPE_SOCKET_STREAM;
+  flags = 0;
+  private closed = false;
+  constructor(
+    private readonly arena: Arena,
+    private readonly index: number,
+  ) {}
+  accept(): ExtraDescriptor | Errno {
+    if (this.closed) return ENOTCONN;
+    const slot = this.arena.dequeue(this.index);
+    if (slot < 0) return EAGAIN;
+    this.arena.ringDoorbell();
+    return new Connection(this.arena, slot);
+  }
+  ready(kind: 'read' | 'write'): { ready: boolean; nbytes: number; hangup: boolean } {
+    if (kind === 'write') return { ready: false, nbytes: 0, hangup: false };
+    const n = this.arena.queued(this.index);
+    return { ready: n > 0, nbytes: n, hangup: false };
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+class Connection implements ExtraDescriptor {
+  readonly filetype = wasi.FILETYPE_SOCKET_STREAM;
+  flags = 0;
+  private released = false;
+  constructor(
+    private readonly arena: Arena,
+    private readonly slot: number,
+  ) {}
+  read(dst: Uint8Array): number | Errno {
+    const ring = this.arena.toGuest(this.slot);
+    const n = ring.read(dst);
+    if (n > 0) {
+      // Space freed: the host may have more to push.
+      this.arena.ringDoorbell();
+      return n;
+    }
+    return ring.flags() & (RING_END | RING_CLOSED) ? 0 : EAGAIN;
+  }
+  write(src: Uint8Array): number | Errno {
+    const ring = this.arena.fromGuest(this.slot);
+    const f = ring.flags();
+    if (f & (RING_CLOSED | RING_END)) return EPIPE;
+    const n = ring.write(src);
+    if (n === 0) return EAGAIN;
+    this.arena.ringDoorbell();
+    return n;
+  }
+  ready(kind: 'read' | 'write'): { ready: boolean; nbytes: number; hangup: boolean } {
+    if (kind === 'read') {
+      const ring = this.arena.toGuest(this.slot);
+      const n = ring.available();
+      const ended = (ring.flags() & (RING_END | RING_CLOSED)) !== 0;
+      return { ready: n > 0 || ended, nbytes: n, hangup: ended && n === 0 };
+    }
+    const ring = this.arena.fromGuest(this.slot);
+    const closed = (ring.flags() & RING_CLOSED) !== 0;
+    const space = ring.space();
+    return { ready: space > 0 || closed, nbytes: space, hangup: closed };
+  }
+  shutdown(how: number): Errno | undefined {
+    if (how & wasi.SDFLAGS_RD) this.arena.toGuest(this.slot).setFlag(RING_CLOSED);
+    if (how & wasi.SDFLAGS_WR) this.arena.fromGuest(this.slot).setFlag(RING_END);
+    this.arena.ringDoorbell();
+    return undefined;
+  }
+  close(): void {
+    if (this.released) return;
+    this.released = true;
+    this.arena.fromGuest(this.slot).setFlag(RING_END);
+    this.arena.toGuest(this.slot).setFlag(RING_CLOSED);
+    this.arena.orSlotState(this.slot, SLOT_GUEST_RELEASED);
+    this.arena.ringDoorbell();
+  }
+}
+
+export class GuestNet {
+  constructor(private readonly arena: Arena) {}
+
+  /** One listening socket per port of the layout, in order: the guest's fds 3, 4, …. */
+  listeners(): ExtraDescriptor[] {
+    return this.arena.layout.ports.map((_, i) => new Listener(this.arena, i));
+  }
+
+  /** Blocks on the arena's WAKE word (the host bumps it on every change the guest may care about). */
+  readonly waiter: Waiter = {
+    snapshot: () => Atomics.load(this.arena.words, CTRL_WAKE),
+    wait: (snapshot, ns) => {
+      const ms = ns === undefined ? 50 : Math.min(50, Number(ns) / 1e6);
+      // Wake at least every 50 ms so the caller's checkpoint (stop requests) runs.
+      Atomics.wait(this.arena.words, CTRL_WAKE, snapshot, Math.max(0, ms));
+    },
+  };
+}
