@@ -42,8 +42,8 @@ const guestsDir = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(guestsDir);
 const wasmDir = path.join(guestsDir, 'wasm');
 
-const C_GUESTS = ['hello', 'fsops', 'fdbomb', 'http'];
-const RUST_GUESTS = ['membomb'];
+const C_GUESTS = ['hello', 'fsops', 'fdbomb', 'http', 'wasicalls', 'escape', 'flood'];
+const RUST_GUESTS = ['membomb', 'fsops_rs'];
 const AS_GUESTS = ['spin'];
 
 class BuildError extends Error {}

@@ -3,7 +3,19 @@
 // behaviour on a reference runtime, so that skiff's runtime can later be
 // compared against the same transcripts.
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +48,8 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
+  /** runHere: the message of the trap that ended the guest. runChild: the signal that killed node. */
+  trap?: string;
 }
 
 type Imports = Record<string, (...args: number[]) => number>;
@@ -48,6 +62,8 @@ interface HereOptions {
   module?: WebAssembly.Module;
   /** Serve fd_write on stdout/stderr in JS instead of node:wasi (see membomb). */
   jsStdio?: boolean;
+  /** Give the guest an empty regular file as stdin (instead of this process's stdin). */
+  emptyStdin?: boolean;
 }
 
 /** fd_write for fds 1 and 2 done in JS, onto the given host fds; others go to node:wasi. */
@@ -74,6 +90,11 @@ function runHere(name: string, opts: HereOptions, wrap?: (wasi: Imports, memory:
   const dir = freshDir(`${name}-io`);
   const outFd = openSync(path.join(dir, 'stdout'), 'w');
   const errFd = openSync(path.join(dir, 'stderr'), 'w');
+  let inFd: number | undefined;
+  if (opts.emptyStdin === true) {
+    writeFileSync(path.join(dir, 'stdin'), '');
+    inFd = openSync(path.join(dir, 'stdin'), 'r');
+  }
   try {
     const wasi = new WASI({
       version: 'preview1',
@@ -81,6 +102,7 @@ function runHere(name: string, opts: HereOptions, wrap?: (wasi: Imports, memory:
       env: opts.env ?? {},
       preopens: opts.preopens ?? {},
       returnOnExit: true,
+      ...(inFd === undefined ? {} : { stdin: inFd }),
       stdout: outFd,
       stderr: errFd,
     });
@@ -91,11 +113,21 @@ function runHere(name: string, opts: HereOptions, wrap?: (wasi: Imports, memory:
     if (opts.jsStdio === true) imports = jsStdio(imports, memory, outFd, errFd);
     if (wrap) imports = wrap(imports, memory);
     const instance = new WebAssembly.Instance(opts.module ?? compiled(name), { wasi_snapshot_preview1: imports });
-    const code = wasi.start(instance);
-    return { code, stdout: readFileSync(path.join(dir, 'stdout'), 'utf8'), stderr: readFileSync(path.join(dir, 'stderr'), 'utf8') };
+    const output = (): Pick<Run, 'stdout' | 'stderr'> => ({
+      stdout: readFileSync(path.join(dir, 'stdout'), 'utf8'),
+      stderr: readFileSync(path.join(dir, 'stderr'), 'utf8'),
+    });
+    try {
+      const code = wasi.start(instance);
+      return { code, ...output() };
+    } catch (e) {
+      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+      return { code: -1, ...output(), trap: e.message };
+    }
   } finally {
     closeSync(outFd);
     closeSync(errFd);
+    if (inFd !== undefined) closeSync(inFd);
   }
 }
 
@@ -162,7 +194,7 @@ function runChild(name: string, args: string[], opts: { nofile?: number; preopen
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   if (r.error) throw r.error;
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ...(r.signal === null ? {} : { trap: r.signal }) };
 }
 
 describe('hello (C)', () => {
@@ -287,6 +319,17 @@ describe('membomb (Rust)', () => {
     expect(r.code).toBe(0);
   });
 
+  it('--abort: after the refusal, an allocation that cannot grow memory aborts the guest (a trap)', () => {
+    for (const [args, bytes] of [[['--abort'], 16 * 65536], [['--abort', '160'], 160 * 65536]] as const) {
+      const r = runHere('membomb', { args: [...args], module: membomb, jsStdio: true });
+      const step = bytes / 65536;
+      const mib = (pages: number): number => Math.floor((pages * 64) / 1024);
+      expect(parse(r.stdout).refused).toBe(mib(initialPages + step * Math.floor((MAX_PAGES - initialPages) / step)));
+      expect(r.stderr).toBe(`memory allocation of ${bytes} bytes failed\n`);
+      expect(r.trap).toBe('unreachable');
+    }
+  });
+
   it('rejects a bad STEP_PAGES', () => {
     const r = runHere('membomb', { args: ['0'], module: membomb, jsStdio: true });
     expect(r.stdout).toBe('');
@@ -325,6 +368,222 @@ describe('spin (AssemblyScript)', () => {
     }
     // terminate() of a thread that is still running reports exit code 1.
     expect(terminated).toBe(1);
+  });
+});
+
+describe('fsops_rs (Rust)', () => {
+  it('prints exactly the golden transcript on a real directory and leaves it empty', () => {
+    const dir = freshDir('fsops-rs');
+    const r = runHere('fsops_rs', { args: ['/sandbox'], preopens: { '/sandbox': dir } });
+    const golden = readFileSync(path.join(root, 'guests', 'expected', 'fsops_rs.txt'), 'utf8');
+    expect(golden.endsWith('\nremove_dir fsops_rs.d: ok\ndone\n')).toBe(true);
+    expect(r.stdout).toBe(golden);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses to run in a directory that already holds fsops_rs.d', () => {
+    const dir = freshDir('fsops-rs-busy');
+    mkdirSync(path.join(dir, 'fsops_rs.d'));
+    const r = runHere('fsops_rs', { args: ['/sandbox'], preopens: { '/sandbox': dir } });
+    expect(r.stdout).toBe('create_dir fsops_rs.d: EEXIST\n');
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('wasicalls (C, WASI calls made directly)', () => {
+  const golden = readFileSync(path.join(root, 'guests', 'expected', 'wasicalls.nodewasi.txt'), 'utf8');
+  const run = (args: string[]): { r: Run; sandbox: string; spare: string } => {
+    const sandbox = freshDir('wasicalls');
+    const spare = freshDir('wasicalls-spare');
+    const r = runHere('wasicalls', {
+      args: ['/sandbox', ...args],
+      env: { A: '1', ÜNI: '€uro ☃' },
+      preopens: { '/sandbox': sandbox, '/spare': spare },
+      emptyStdin: true,
+    });
+    return { r, sandbox, spare };
+  };
+
+  it('prints exactly the golden transcript (guests/expected/wasicalls.nodewasi.txt) and exits with proc_exit(7)', () => {
+    const { r, sandbox, spare } = run(['7', 'héllo', '', 'a b']);
+    expect(r.stdout).toBe(golden);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toBe('');
+    expect(readdirSync(sandbox)).toEqual([]);
+    expect(readdirSync(spare)).toEqual([]);
+  });
+
+  it('the golden transcript covers every section and states node:wasi quirks as they are', () => {
+    for (const section of ['args, environ', 'clocks', 'preopens', 'path_open', 'fd_readdir', 'poll_oneoff', 'random_get, sched_yield, proc_raise']) {
+      expect(golden).toContain(`== ${section}`);
+    }
+    // UTF-8 args and env: sizes are bytes, not characters.
+    expect(golden).toContain('  arg[3] 6 bytes: héllo\n');
+    expect(golden).toContain('  env[1] 15 bytes: ÜNI=€uro ☃\n');
+    // node:wasi: fd_readdir leaves out `.` and `..`; wasmtime lists them.
+    expect(golden).toContain('fd_readdir e (empty): SUCCESS []\n');
+    // node:wasi: second-only timestamps, raw host open flags in fdstat.
+    expect(golden).toContain('  atim=1000000000000000000 mtim=1100000000000000000\n');
+    expect(golden).toContain('fd_fdstat_get f APPEND read-write: SUCCESS REGULAR_FILE flags=0x8402 FD_READ=yes FD_WRITE=yes\n');
+    expect(golden.endsWith('cleanup: ok\nproc_exit 7\n')).toBe(true);
+  });
+
+  it('exits 0 by default and with 255 when asked', () => {
+    const zero = run([]);
+    expect(zero.r.stdout.endsWith('cleanup: ok\nproc_exit 0\n')).toBe(true);
+    expect(zero.r.code).toBe(0);
+    const max = run(['255']);
+    expect(max.r.stdout.endsWith('cleanup: ok\nproc_exit 255\n')).toBe(true);
+    expect(max.r.code).toBe(255);
+  });
+
+  it('refuses a DIR that is not a preopen', () => {
+    const r = runHere('wasicalls', { args: ['/elsewhere'], preopens: { '/sandbox': freshDir('wasicalls-other') } });
+    expect(r.stdout.endsWith('no preopen named /elsewhere\n')).toBe(true);
+    expect(r.code).toBe(2);
+  });
+
+  // Each in a node of its own: two of them bring node itself down.
+  it('--one: the calls that end or break a run, each in its own process', () => {
+    const dir = freshDir('wasicalls-one');
+    const list = runChild('wasicalls', ['/d', '--one', 'list'], { preopens: { '/d': dir } });
+    const cases = list.stdout.trimEnd().split('\n');
+    const expected: Record<string, string> = {
+      'clock_res_get-id-4': 'INVAL',
+      'clock_time_get-id-4': 'INVAL',
+      'fd_seek-whence-3': 'INVAL',
+      'fd_advise-6': 'INVAL',
+      'fd_fdstat_set_flags-0x20': 'SUCCESS',
+      'fd_filestat_set_times-0x10': 'INVAL',
+      'path_filestat_set_times-0x10': 'INVAL, then node aborts',
+      'path_filestat_set_times-MTIM|MTIM_NOW': 'INVAL, then node aborts',
+      'path_open-oflags-0x10': 'SUCCESS',
+      'path_open-lookupflags-0x2': 'SUCCESS',
+      'path_open-fdflags-0x20': 'SUCCESS',
+      'poll_oneoff-clock-id-4': 'SUCCESS',
+      'poll_oneoff-tag-3': 'INVAL',
+      'proc_raise-31': 'NOSYS',
+      'proc_raise-ABRT': 'node killed by SIGABRT',
+    };
+    expect(cases).toEqual(Object.keys(expected));
+    const got: Record<string, string> = {};
+    for (const c of cases) {
+      const r = runChild('wasicalls', ['/d', '--one', c], { preopens: { '/d': dir } });
+      const m = new RegExp(`^${c.replace(/[|]/g, '\\|')}: ([A-Z0-9]+)\\n$`).exec(r.stdout);
+      if (r.trap === 'SIGABRT') got[c] = m === null ? 'node killed by SIGABRT' : `${m[1]}, then node aborts`;
+      else got[c] = m !== null && r.code === 0 ? (m[1] ?? '') : `exit ${r.code}: ${r.stdout}${r.stderr}`;
+    }
+    expect(got).toEqual(expected);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('escape (C)', () => {
+  const MARKER = 'TOP-SECRET';
+  // root/secret.txt next to root/bind, which the guest sees as /mnt.
+  const layout = (): { rootDir: string; bind: string; secret: string } => {
+    const rootDir = freshDir('escape');
+    const bind = path.join(rootDir, 'bind');
+    mkdirSync(bind);
+    mkdirSync(path.join(rootDir, 'outside'));
+    const secret = path.join(rootDir, 'secret.txt');
+    writeFileSync(secret, `${MARKER} do not read\n`);
+    writeFileSync(path.join(rootDir, 'outside', 'inner.txt'), `${MARKER} inner\n`);
+    return { rootDir, bind, secret };
+  };
+  const attempts = (stdout: string): Map<string, string> => {
+    const m = new Map<string, string>();
+    for (const line of stdout.split('\n')) {
+      const a = /^attempt (.+?): (.*)$/.exec(line);
+      if (a !== null) m.set(a[1] ?? '', a[2] ?? '');
+    }
+    return m;
+  };
+
+  it('is blocked on every path under node:wasi, host symlinks to files included, and leaves no trace', () => {
+    const { rootDir, bind, secret } = layout();
+    symlinkSync(secret, path.join(bind, 'hostabs'));
+    symlinkSync('../secret.txt', path.join(bind, 'hostrel'));
+    const r = runHere('escape', { args: ['/mnt', 'secret.txt', 'hostabs,hostrel', MARKER], preopens: { '/mnt': bind } });
+    expect(r.stdout.startsWith('control: ok\n')).toBe(true);
+    expect(r.stdout).not.toContain(MARKER);
+    const seen = attempts(r.stdout);
+    expect(seen.size).toBeGreaterThan(30);
+    for (const [name, result] of seen) {
+      if (name.startsWith('raw-dot-dir')) continue; // the mount itself, the control listing
+      expect(`${name}: ${result}`).toMatch(/: BLOCKED \(E[A-Z0-9]+\)$/);
+    }
+    expect(seen.get('dotdot')).toBe('BLOCKED (ENOTCAPABLE)');
+    expect(seen.get('raw-dotdot-dir')).toBe('BLOCKED (ENOTCAPABLE)');
+    expect(r.stdout.endsWith('breaches: 0\n')).toBe(true);
+    expect(r.code).toBe(0);
+    expect(readdirSync(bind).sort()).toEqual(['hostabs', 'hostrel']);
+    expect(readdirSync(rootDir).sort()).toEqual(['bind', 'outside', 'secret.txt']);
+    expect(readFileSync(secret, 'utf8')).toBe(`${MARKER} do not read\n`);
+  });
+
+  // A known hole in node:wasi (uvwasi checks the path, then lets the host resolve
+  // it): a symlink that the host put in the mount, pointing to a directory outside,
+  // is followed as a middle component. skiff must block this one too.
+  it('shows the node:wasi hole: a host symlink to an outside directory, used as a middle component', () => {
+    const { bind } = layout();
+    symlinkSync('../outside', path.join(bind, 'hostdir'));
+    const r = runHere('escape', { args: ['/mnt', 'secret.txt', 'hostdir/inner.txt', MARKER], preopens: { '/mnt': bind } });
+    expect(attempts(r.stdout).get('host-symlink hostdir/inner.txt')).toBe('OPENED "TOP-SECRET inner"');
+    expect(r.stdout.endsWith('breaches: 1\n')).toBe(true);
+    expect(r.code).toBe(3);
+  });
+
+  it('rejects missing arguments', () => {
+    const r = runHere('escape', { args: ['/mnt'] });
+    expect(r.stderr).toBe('usage: escape MOUNT SECRET [HOSTLINKS [MARKER]]\n');
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('flood (C)', () => {
+  const line = (i: number): string => `flood ${String(i).padStart(10, '0')} ${'.'.repeat(46)}\n`;
+
+  it('writes TOTAL bytes in CHUNK-sized writes, then `flood done N` on stderr', () => {
+    const r = runHere('flood', { args: ['1000000'] });
+    expect(r.stdout.length).toBe(1_000_000);
+    expect(r.stdout.slice(0, 128)).toBe(line(0) + line(1));
+    expect(r.stdout.slice(65536, 65536 + 64)).toBe(line(0)); // every 64 KiB chunk starts over
+    expect(r.stderr).toBe('flood done 1000000\n');
+    expect(r.code).toBe(0);
+    const odd = runHere('flood', { args: ['100', '7'] });
+    expect(odd.stdout).toBe('flood 0'.repeat(14) + 'fl'); // 14 writes of 7 bytes and one of 2
+    expect(odd.stderr).toBe('flood done 100\n');
+  });
+
+  it('rejects bad arguments', () => {
+    expect(runHere('flood', { args: ['x'] }).code).toBe(2);
+    expect(runHere('flood', { args: ['10', '0'] }).code).toBe(2);
+    expect(runHere('flood', { args: ['-1'] }).stderr).toBe('flood: bad TOTAL "-1"\n');
+  });
+
+  it('with TOTAL 0 writes until it is stopped', async () => {
+    const out = path.join(freshDir('flood'), 'stdout');
+    const fd = openSync(out, 'w');
+    const worker = new Worker(RUNNER, { eval: true, workerData: { wasm: wasmPath('flood'), args: ['flood', '0'], stdout: fd } });
+    let exited = false;
+    worker.on('exit', () => {
+      exited = true;
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (statSync(out).size < 8 << 20 && !exited && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(exited).toBe(false);
+      expect(statSync(out).size).toBeGreaterThanOrEqual(8 << 20);
+    } finally {
+      await worker.terminate();
+      closeSync(fd);
+    }
+    expect(readFileSync(out, 'latin1').slice(0, 64)).toBe(line(0));
   });
 });
 
