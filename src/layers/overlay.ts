@@ -531,6 +531,7 @@ export class Overlay {
       if (existing instanceof DirNode && (this.readdir(existing) as readonly Dirent[]).length > 0) return ENOTEMPTY;
     }
     if (toDir.removed) return ENOENT;
+    if (toName === '' || toName === '.' || toName === '..' || toName.includes('/') || toName.includes('\0')) return EINVAL;
     if (byteLength(toName) > MAX_NAME_BYTES) return ENAMETOOLONG;
     if (existing !== undefined) {
       if (existing instanceof DirNode) existing.removed = true;
@@ -551,6 +552,8 @@ export class Overlay {
   }
 
   private checkNew(dir: DirNode, name: string): Errno | undefined {
+    // One component only: a name with `/` or NUL, or `.`/`..`, would be written into a layer as a path.
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) return EINVAL;
     if (byteLength(name) > MAX_NAME_BYTES) return ENAMETOOLONG;
     if (this.lookup(dir, name) !== undefined) return EEXIST;
     if (dir.removed) return ENOENT;

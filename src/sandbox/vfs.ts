@@ -56,6 +56,11 @@ export interface MountFs<N = unknown> {
   rename(fromDir: N, fromName: string, toDir: N, toName: string): Errno | undefined;
   /** Makes written data durable (volumes on disk); a no-op in memory. */
   sync(file: N): Errno | undefined;
+  /**
+   * A descriptor now holds this file (path_open): acquire what reads and writes need, so
+   * the file stays readable after an unlink and open-time errors surface at open. Optional.
+   */
+  open?(file: N): Errno | undefined;
   /** The node is no longer held by any descriptor (release host handles). Optional. */
   release?(node: N): void;
 }
@@ -175,37 +180,56 @@ export class Vfs {
     return this.walk(start, path, follow, { count: 0 });
   }
 
+  /**
+   * Iterative resolution: a queue of components, and the stack of directories walked
+   * from `start`. A symlink's target is spliced into the queue. In a namespace whose
+   * root denies `..` (wasmtime-style preopens), every directory descriptor is its own
+   * capability: `..` above `start` and absolute symlink targets are EPERM, as cap-std
+   * does; otherwise `..` above `start` continues to its real parent.
+   */
   private walk(start: VNode, path: string, follow: boolean, links: { count: number }): VNode | Errno {
     if (path === '') return ENOENT;
     if (byteLength(path) > MAX_PATH_BYTES) return ENAMETOOLONG;
-    const mustBeDir = path.endsWith('/') || /(^|\/)\.\.?$/.test(path);
-    let dir: VNode = path.startsWith('/') ? this.rootFor(start) : start;
-    const parts = path.split('/');
-    let last = parts.length - 1;
-    while (last >= 0 && (parts[last] === '' || parts[last] === '.')) last--;
-    if (last < 0) return dir;
-    for (let i = 0; i <= last; i++) {
-      const part = parts[i] as string;
-      if (part === '' || part === '.') continue;
+    const confined = this.rootFor(start).mount.dotdot === 'deny';
+    let mustBeDir = path.endsWith('/') || /(^|\/)\.\.?$/.test(path);
+    let stack: VNode[] = [path.startsWith('/') ? this.rootFor(start) : start];
+    const queue = path.split('/').filter((c) => c !== '' && c !== '.');
+    while (queue.length > 0) {
+      const part = queue.shift() as string;
+      const dir = stack[stack.length - 1] as VNode;
       if (this.kind(dir) !== 'dir') return ENOTDIR;
-      if (part !== '..' && byteLength(part) > MAX_NAME_BYTES) return ENAMETOOLONG;
-      let next = this.lookup(dir, part);
+      if (part === '..') {
+        if (stack.length > 1) stack.pop();
+        else {
+          if (confined) return EPERM;
+          const up = this.parentOf(dir);
+          if (up instanceof Errno) return up;
+          stack[0] = up;
+        }
+        continue;
+      }
+      if (byteLength(part) > MAX_NAME_BYTES) return ENAMETOOLONG;
+      const next = this.lookup(dir, part);
       if (next instanceof Errno) return next;
-      const isLast = i === last;
+      const isLast = queue.length === 0;
       if (this.kind(next) === 'symlink' && (!isLast || follow || mustBeDir)) {
         if (++links.count > MAX_SYMLINKS) return ELOOP;
         const target = next.mount.fs.readlink(next.node);
         if (target instanceof Errno) return target;
-        next = this.walk(dir, target, true, links);
-        if (next instanceof Errno) return next;
+        if (target.startsWith('/')) {
+          if (confined) return EPERM;
+          stack = [this.rootFor(start)];
+        }
+        const parts = target.split('/').filter((c) => c !== '' && c !== '.');
+        if (isLast && (target.endsWith('/') || /(^|\/)\.\.?$/.test(target))) mustBeDir = true;
+        queue.unshift(...parts);
+        continue;
       }
-      if (isLast) {
-        if (mustBeDir && this.kind(next) !== 'dir') return ENOTDIR;
-        return next;
-      }
-      dir = next;
+      stack.push(next);
     }
-    return dir;
+    const result = stack[stack.length - 1] as VNode;
+    if (mustBeDir && this.kind(result) !== 'dir') return ENOTDIR;
+    return result;
   }
 
   /** The root an absolute path starts from: the namespace root, or a preopen's own root. */
@@ -231,6 +255,11 @@ export class Vfs {
     if (dir instanceof Errno) return dir;
     if (this.kind(dir) !== 'dir') return ENOTDIR;
     return { dir, name, trailingSlash };
+  }
+
+  /** True when `v` lives in a wasmtime-style namespace (`dotdot: 'deny'`): each directory descriptor is a capability. */
+  confined(v: VNode): boolean {
+    return this.rootFor(v).mount.dotdot === 'deny';
   }
 
   /** True when `v` is the root of a mount other than the namespace root (it cannot be removed or renamed). */

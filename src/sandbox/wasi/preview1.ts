@@ -24,7 +24,10 @@
  *   them as wasmtime does;
  * - proc_exit accepts every status 0–255 (POSIX and Docker); wasmtime traps on ≥ 126;
  * - fd_write and fd_read use every iovec (writev/readv); wasmtime uses only the first
- *   non-empty one, which libc's loops make invisible except for fewer calls.
+ *   non-empty one, which libc's loops make invisible except for fewer calls;
+ * - a trailing slash means what POSIX says: `link/` follows the link, `file/` is
+ *   ENOTDIR, rmdir of `dir/` works; wasmtime ignores or refuses the slash.
+ * test/wasi-conformance.test.ts pins all of this against wasmtime's own transcript.
  *
  * Contracts: every function returns a WASI errno (0 = success) and writes its results
  * only on success. A pointer outside guest memory traps (a RangeError), as the witx
@@ -45,7 +48,8 @@ export class ProcExit extends Error {
 }
 
 const W = wasi;
-const RIGHTS_ALL = (1n << 29n) - 1n;
+// 30 rights, SOCK_ACCEPT (bit 29) included, as wasmtime's `Rights::all()`.
+const RIGHTS_ALL = (1n << 30n) - 1n;
 const RIGHT = {
   FD_DATASYNC: 1n << 0n,
   FD_READ: 1n << 1n,
@@ -445,7 +449,8 @@ export class Preview1 extends ShimWASI {
       fd_close: (fd: number): number | Errno => (this.closeFd(fd) ? OK : EBADF),
       fd_renumber: (from: number, to: number): number | Errno => {
         const d = this.table.get(from);
-        if (d === undefined) return EBADF;
+        // wasmtime: both descriptors must be open.
+        if (d === undefined || !this.table.has(to)) return EBADF;
         if (from === to) return OK;
         if (this.table.has(to)) this.closeFd(to);
         this.table.delete(from);
@@ -473,7 +478,7 @@ export class Preview1 extends ShimWASI {
             if (d.preopen !== undefined) [filetype, base, inheriting] = [W.FILETYPE_DIRECTORY, PREOPEN_BASE, PREOPEN_INHERITING];
             else {
               filetype = W.FILETYPE_DIRECTORY;
-              base = RIGHTS_ALL & ~RIGHT.FD_SEEK & ~RIGHT.FD_FILESTAT_SET_SIZE & ~RIGHT.FD_WRITE;
+              base = RIGHTS_ALL & ~RIGHT.FD_SEEK & ~RIGHT.FD_FILESTAT_SET_SIZE & ~RIGHT.PATH_FILESTAT_SET_SIZE & ~RIGHT.FD_WRITE;
               inheriting = base;
             }
             break;
@@ -517,7 +522,7 @@ export class Preview1 extends ShimWASI {
       },
       fd_fdstat_set_rights: (fd: number): number | Errno => {
         const d = this.table.get(fd);
-        return d?.kind === 'file' || d?.kind === 'dir' ? OK : EBADF;
+        return d?.kind === 'file' || d?.kind === 'dir' ? W.ERRNO_NOTSUP : EBADF;
       },
       fd_filestat_get: (fd: number, ptr: number): number | Errno => {
         const d = this.table.get(fd);
@@ -812,7 +817,7 @@ export class Preview1 extends ShimWASI {
         if (creat) v = this.openCreate(a.dir.v, a.path, excl, follow);
         else {
           v = vfs.resolve(a.dir.v, a.path, follow);
-          if (!(v instanceof Errno) && vfs.kind(v) === 'symlink') v = directory ? ENOTDIR : ELOOP;
+          if (!(v instanceof Errno) && vfs.kind(v) === 'symlink') v = ELOOP;
         }
         if (v instanceof Errno) return v;
         const kind = vfs.kind(v);
@@ -825,6 +830,8 @@ export class Preview1 extends ShimWASI {
         }
         if (directory) return ENOTDIR;
         if ((write || trunc) && v.mount.fs.readonly) return Errno.of('EROFS');
+        const opened = v.mount.fs.open?.(v.node);
+        if (opened !== undefined) return opened;
         if (trunc) {
           const r = v.mount.fs.truncate(v.node, 0);
           if (r !== undefined) return r;
@@ -868,8 +875,10 @@ export class Preview1 extends ShimWASI {
       path_link: (oldFd: number, oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number | Errno => {
         const a = this.at(oldFd, oldPtr, oldLen);
         if (a instanceof Errno) return a;
+        // wasmtime refuses to follow a symlink for a hard link.
+        if (oldFlags & LOOKUP_SYMLINK_FOLLOW) return EINVAL;
         const vfs = vfsOf();
-        const src = vfs.resolve(a.dir.v, a.path, (oldFlags & LOOKUP_SYMLINK_FOLLOW) !== 0);
+        const src = vfs.resolve(a.dir.v, a.path, false);
         if (src instanceof Errno) return src;
         const ref = this.parentAt(newFd, newPtr, newLen);
         if (ref instanceof Errno) return ref;
@@ -910,12 +919,17 @@ export class Preview1 extends ShimWASI {
       path_unlink_file: (fd: number, ptr: number, len: number): number | Errno => {
         const ref = this.parentAt(fd, ptr, len);
         if (ref instanceof Errno) return ref;
+        if (ref.name === '..' && vfsOf().confined(ref.dir)) return EPERM;
         if (ref.name === '.' || ref.name === '..') return EISDIR;
         const fs = ref.dir.mount.fs;
         const node = fs.lookup(ref.dir.node, ref.name);
         if (node instanceof Errno) return node;
         if (fs.kind(node) === 'dir') return EISDIR;
-        if (ref.trailingSlash) return ENOTDIR;
+        if (ref.trailingSlash) {
+          // `link/` names what the link points to.
+          const target = vfsOf().resolve(ref.dir, ref.name + '/', true);
+          return target instanceof Errno ? target : EISDIR;
+        }
         if (fs.readonly) return Errno.of('EROFS');
         return fs.unlink(ref.dir.node, ref.name) ?? OK;
       },
@@ -935,6 +949,8 @@ export class Preview1 extends ShimWASI {
         const target = this.str(oldPtr, oldLen);
         if (target instanceof Errno) return target;
         const ref = this.parentAt(fd, newPtr, newLen);
+        // A preopen of a bare module (wasmtime's rule): an absolute target would escape.
+        if (!(ref instanceof Errno) && target.startsWith('/') && vfsOf().confined(ref.dir)) return EPERM;
         if (ref instanceof Errno) return ref;
         if (ref.name === '.' || ref.name === '..') return EEXIST;
         const fs = ref.dir.mount.fs;
@@ -1044,7 +1060,7 @@ export class Preview1 extends ShimWASI {
         ref = vfs.resolveParent(ref.dir, target + (ref.trailingSlash ? '/' : ''));
         continue;
       }
-      if (ref.trailingSlash && vfs.kind(existing) !== 'dir') return ENOTDIR;
+      if (ref.trailingSlash && vfs.kind(existing) !== 'dir') return EISDIR; // Linux and wasmtime: open("file/", O_CREAT) is EISDIR
       if (vfs.kind(existing) === 'dir') return EISDIR;
       return existing;
     }
@@ -1157,7 +1173,8 @@ export class Preview1 extends ShimWASI {
         if (kind === 'write') return { ready: true, nbytes: 1, hangup: false };
         const st = d.v.mount.fs.stat(d.v.node);
         const left = st instanceof Errno ? 0 : Math.max(0, st.size - d.pos);
-        return { ready: true, nbytes: left, hangup: left === 0 };
+        // wasmtime reports nbytes 1 for a file, with hang-up at its end.
+        return { ready: true, nbytes: 1, hangup: left === 0 };
       }
       case 'stdin':
         return { ready: true, nbytes: d.data.length - d.pos, hangup: d.pos >= d.data.length };
