@@ -1,8 +1,35 @@
 /**
  * skiff's public API. Everything a library user imports comes from here:
  * `import { Sandbox, ImageStore, createImage } from 'skiff'`.
+ *
+ * This is the package's Node entry: importing it registers the Node platform
+ * (worker_threads) as the default (platform/platform.ts). A browser entry registers the
+ * browser platform instead; code can always pass `platform` explicitly.
  */
+import { setDefaultPlatform } from './platform/platform.js';
+import { nodePlatform } from './platform/node/index.js';
+
+setDefaultPlatform(nodePlatform);
+
 export { Sandbox, type RunOptions, type RunResult } from './sandbox/sandbox.js';
+export {
+  Runtime,
+  type RuntimeOptions,
+  type ContainerSpec,
+  type ContainerInfo,
+  type ContainerState,
+  type ContainerStatus,
+  type ContainerMount,
+  type ExitStatus,
+  type ExitReason,
+  type Change,
+  type ChangeKind,
+} from './sandbox/runtime.js';
+export { LogRing, type LogEntry, type LogStream } from './sandbox/logs.js';
+export { ModuleError, type ModuleProblem } from './sandbox/module.js';
+export { parseSize, parseDuration } from './sandbox/units.js';
+export { setDefaultPlatform, defaultPlatform, type Platform } from './platform/platform.js';
+export { nodePlatform } from './platform/node/index.js';
 
 // Images: the store, images from code, commit, and the overlay filesystem.
 export { ImageStore, type Image, type ImageSummary, type LoadOptions, type LoadProgress, type SaveOptions, type NewImage } from './layers/image-store.js';

@@ -1,8 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { createImage } from '../layers/build.js';
+import { MemoryFiles } from '../layers/files.js';
+import { ImageStore } from '../layers/image-store.js';
+import { nodePlatform } from '../platform/node/index.js';
+import { setDefaultPlatform } from '../platform/platform.js';
+import { ModuleError } from './module.js';
 import { Sandbox } from './sandbox.js';
 
-const guest = (name: string): Promise<Uint8Array> => readFile(new URL(`../../guests/wasm/${name}.wasm`, import.meta.url));
+// What the package entry (src/index.ts) does.
+setDefaultPlatform(nodePlatform);
+
+const guest = (name: string): Promise<Uint8Array<ArrayBuffer>> => readFile(new URL(`../../guests/wasm/${name}.wasm`, import.meta.url));
+
+// (module (func (export "_start") unreachable) (memory (export "memory") 1))
+const trap = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 19, 2, 6, 95, 115, 116, 97, 114, 116, 0, 0, 6, 109, 101,
+  109, 111, 114, 121, 2, 0, 10, 5, 1, 3, 0, 0, 11,
+]);
 
 describe('Sandbox.run', () => {
   it('passes exactly the granted args and env, and returns the exit code', async () => {
@@ -13,26 +28,52 @@ describe('Sandbox.run', () => {
       env: { A: '1' },
       stdout: (c) => chunks.push(new TextDecoder().decode(c)),
     });
-    expect(r).toMatchObject({ exitCode: 42, reason: 'exited', stderr: '' });
+    // A non-zero exit is reason `Error`, as Kubernetes reports it.
+    expect(r).toMatchObject({ exitCode: 42, reason: 'Error', stderr: '' });
     expect(r.stdout).toBe('arg[0]=hello\narg[1]=42\narg[2]=x y\nenv A=1\ncwd=/\n');
     expect(chunks.join('')).toBe(r.stdout);
   });
 
-  it('grants no environment by default', async () => {
+  it('grants no environment by default, over an empty root', async () => {
     const r = await Sandbox.run(await guest('hello'));
-    expect(r.stdout).toBe('arg[0]=main.wasm\ncwd=/\n');
-    expect(r.exitCode).toBe(0);
+    expect(r).toEqual({ exitCode: 0, reason: 'Completed', stdout: 'arg[0]=main.wasm\ncwd=/\n', stderr: '' });
   });
 
-  it('a trap ends the run with 134, like SIGABRT', async () => {
-    // (module (func (export "_start") unreachable) (memory (export "memory") 1))
-    const trap = new Uint8Array([
-      0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 19, 2, 6, 95, 115, 116, 97, 114, 116, 0, 0, 6,
-      109, 101, 109, 111, 114, 121, 2, 0, 10, 5, 1, 3, 0, 0, 11,
-    ]);
+  it('runs a compiled module too', async () => {
+    const r = await Sandbox.run(await WebAssembly.compile(await guest('hello')), { args: ['3'] });
+    expect(r.exitCode).toBe(3);
+  });
+
+  it('a trap ends the run with 134, like SIGABRT, and says why', async () => {
     const r = await Sandbox.run(trap);
     expect(r.exitCode).toBe(134);
-    expect(r.reason).toBe('trapped');
-    expect(r.stderr).toMatch(/unreachable/);
+    expect(r.reason).toBe('Error');
+    expect(r.message).toMatch(/unreachable/);
+    expect(r.stderr).toMatch(/trap: .*unreachable/);
+  });
+
+  it('runs an image: its Entrypoint, Cmd, Env and WorkingDir', async () => {
+    const store = await ImageStore.open(new MemoryFiles());
+    const image = await createImage(store, {
+      ref: 'hello:1',
+      layers: [{ 'app/hello.wasm': await guest('hello') }],
+      config: { Entrypoint: ['/app/hello.wasm'], Cmd: ['5'], Env: ['GREETING=hi'], WorkingDir: '/work' },
+    });
+    const r = await Sandbox.run(image, { store, env: { WHO: 'you' } });
+    expect(r.exitCode).toBe(5);
+    // wasi-libc starts at `/` whatever PWD says (worker.ts).
+    expect(r.stdout).toBe('arg[0]=/app/hello.wasm\narg[1]=5\nenv GREETING=hi\nenv WHO=you\nenv PWD=/work\ncwd=/\n');
+    const byRef = await Sandbox.run('hello:1', { store, args: ['9'] });
+    expect(byRef.stdout).toBe('arg[0]=/app/hello.wasm\narg[1]=9\nenv GREETING=hi\nenv PWD=/work\ncwd=/\n');
+  });
+
+  it('refuses a module that imports what a container does not provide, naming it', async () => {
+    // (module (import "env" "host" (func)) (func (export "_start")))
+    const bad = new Uint8Array([
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 12, 1, 3, 101, 110, 118, 4, 104, 111, 115, 116, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, 95,
+      115, 116, 97, 114, 116, 0, 1, 10, 4, 1, 2, 0, 11,
+    ]);
+    await expect(Sandbox.run(bad)).rejects.toThrow(ModuleError);
+    await expect(Sandbox.run(bad)).rejects.toThrow(/env\.host/);
   });
 });

@@ -1,0 +1,13 @@
+/** The Node platform (see ../platform.ts): worker_threads, unref'd timers. */
+import type { Platform } from '../platform.js';
+import { nodeThreads } from './threads.js';
+
+export const nodePlatform: Platform = {
+  name: 'node',
+  threads: nodeThreads,
+  later(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};

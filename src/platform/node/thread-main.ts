@@ -1,0 +1,26 @@
+/**
+ * The entry of every Node worker thread skiff spawns (threads.ts): listens at once (so
+ * no message is lost while the module loads), imports the thread module named in
+ * `workerData.module` and hands it its port.
+ */
+import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
+import type { ThreadPort } from '../threads.js';
+
+const port = parentPort;
+if (port === null) throw new Error('thread-main.js must run in a worker thread');
+const queued: unknown[] = [];
+let listener: ((message: unknown) => void) | undefined;
+port.on('message', (m: unknown) => (listener !== undefined ? listener(m) : queued.push(m)));
+
+const threadPort: ThreadPort = {
+  post(message, transfer) {
+    port.postMessage(message, transfer as readonly TransferListItem[] | undefined);
+  },
+  onMessage(fn) {
+    listener = fn;
+    for (const m of queued.splice(0)) fn(m);
+  },
+};
+
+const mod = (await import((workerData as { module: string }).module)) as { main(port: ThreadPort): void };
+mod.main(threadPort);

@@ -1,0 +1,46 @@
+/**
+ * The platform: everything skiff needs that differs between Node and a browser, as one
+ * object injected into the code that needs it (STYLE §7). Core code (src/layers,
+ * src/sandbox, src/cluster) never asks which runtime it is in; it is handed a `Platform`.
+ *
+ * How a platform is chosen:
+ * - Explicitly: `new Runtime({ platform })` (tests, embedders, a browser worker).
+ * - By default: the package's entry point registers one with `setDefaultPlatform` when
+ *   it is imported. `src/index.ts` (the Node entry, package export `.`) registers
+ *   `nodePlatform` (platform/node/index.ts); a browser entry registers `browserPlatform`
+ *   (platform/browser/index.ts). `defaultPlatform()` is what code uses when no platform
+ *   was passed; it throws if no entry point registered one, rather than guessing.
+ *
+ * This is jco's preview2-shim shape (`src/nodejs/` and `src/browser/` with the same
+ * exports), with the choice made by which entry module is loaded instead of by sniffing
+ * globals.
+ */
+import type { Threads } from './threads.js';
+
+export interface Platform {
+  /** For messages and `inspect` output only; never branch on it. */
+  readonly name: string;
+  readonly threads: Threads;
+  /**
+   * Calls `fn` after `ms` without keeping the program alive meanwhile (housekeeping such
+   * as trimming idle threads). Returns the function that cancels it.
+   */
+  later(ms: number, fn: () => void): () => void;
+}
+
+let registered: Platform | undefined;
+
+/** Makes `platform` the default for code not given one. Called by entry points. */
+export function setDefaultPlatform(platform: Platform): void {
+  registered = platform;
+}
+
+/** The platform registered by the entry point. Throws when none was registered. */
+export function defaultPlatform(): Platform {
+  if (registered === undefined) {
+    throw new Error(
+      "skiff: no platform registered. Import skiff through its package entry ('skiff'), which registers the Node or browser platform, or pass `platform` explicitly (e.g. `new Runtime({ platform: nodePlatform })`).",
+    );
+  }
+  return registered;
+}

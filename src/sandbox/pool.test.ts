@@ -1,0 +1,52 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { nodePlatform } from '../platform/node/index.js';
+import { PooledThread, ThreadPool } from './pool.js';
+import type { Thread } from '../platform/threads.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'skiff-pool-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('ThreadPool', () => {
+  it('a thread module that fails to load fails the callers waiting for a thread, without a respawn loop', async () => {
+    const bad = join(dir, 'bad.js');
+    await writeFile(bad, "throw new Error('boom at load');\n");
+    const pool = new ThreadPool(nodePlatform, pathToFileURL(bad), 2);
+    await expect(pool.acquire()).rejects.toThrow(/failed to start: boom at load/);
+    await new Promise((r) => setTimeout(r, 100));
+    const { spawned } = pool.stats();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(pool.stats().spawned).toBe(spawned);
+    await expect(pool.warm()).rejects.toThrow(/boom at load/);
+    await pool.close();
+  });
+
+  it('a missing thread module is an error, not a hang', async () => {
+    const pool = new ThreadPool(nodePlatform, pathToFileURL(join(dir, 'missing.js')), 1);
+    await expect(pool.acquire()).rejects.toThrow(/does not exist/);
+    await pool.close();
+  });
+});
+
+describe('PooledThread cache mirror', () => {
+  const stub: Thread = { post() {}, terminate: () => Promise.resolve(), ref() {}, unref() {} };
+
+  it('sends a key once, then evicts the least recently used beyond the cap and says so once', () => {
+    const t = new PooledThread(1, stub, true);
+    expect(t.need('layer', 'a')).toBe(true);
+    expect(t.need('layer', 'a')).toBe(false);
+    expect(t.evictions()).toBeUndefined();
+    for (let i = 0; i < 16; i++) t.need('module', `m${i}`);
+    t.need('module', 'm0'); // used again: now the most recent
+    t.need('module', 'm16'); // 17 > 16: m1 goes
+    expect(t.evictions()).toEqual({ modules: ['m1'], layers: [] });
+    expect(t.evictions()).toBeUndefined();
+    expect(t.holds('module', 'm0')).toBe(true);
+    expect(t.holds('module', 'm1')).toBe(false);
+    expect(t.need('module', 'm1')).toBe(true);
+    expect(t.control).toBeInstanceOf(Int32Array);
+  });
+});

@@ -1,0 +1,347 @@
+/**
+ * The warm pool: container threads kept booted and idle so that starting a container
+ * costs one message, not a thread spawn and a module graph load.
+ *
+ * A thread's life:
+ *   booting  — spawned (ref'd: a caller may be waiting for it); becomes idle when it says
+ *              `ready` (the pool then sends `init` with its control word);
+ *   idle     — in the pool, unref'd (an idle pool never keeps a program alive);
+ *   busy     — `acquire`d by a run; ref'd; its messages go to the run's listener;
+ *   → idle   — `release`d after its run ended cleanly (the thread says `exited`);
+ *   → dead   — `discard`ed (terminated: a killed spinning guest, an internal error), or it
+ *              died on its own. The pool spawns a replacement to keep `size` threads idle.
+ *              A thread that dies while booting (its module does not load) fails every
+ *              caller waiting for a thread with that error, and the pool spawns again
+ *              only when asked (no respawn loop).
+ * The pool keeps `size` threads idle or booting (default 2): a thread taken by a run is
+ * replaced if the run still holds it 25 ms later (short runs give theirs back first, so
+ * back-to-back runs never spawn). A run that finds none idle waits 5 ms for one to come
+ * back before a thread is spawned for it (a burst of short runs spawns nothing).
+ * Threads beyond `size` that have been idle for 5 s are terminated (so a workload that
+ * runs N containers at once keeps about N threads while it lasts, instead of spawning
+ * and terminating threads at every burst); never more than 32 are kept idle.
+ *
+ * Caches: each thread keeps compiled modules and layer indexes by key (worker.ts); the
+ * pool mirrors which keys each thread holds (`need`), bounded per thread, choosing what
+ * to evict itself and telling the thread in the next `start` (`evictions`). `acquire`
+ * prefers an idle thread that already holds the wanted module.
+ */
+import type { Platform } from '../platform/platform.js';
+import type { Thread } from '../platform/threads.js';
+import { CONTROL_LENGTH, PROTOCOL_VERSION, Handles, post, receive, type FromThread } from './protocol.js';
+
+export const DEFAULT_POOL_SIZE = 2;
+const MODULE_CACHE = 16;
+const LAYER_CACHE = 128;
+/** How long a pool below its size waits for a thread to come back before spawning one. */
+const REPLENISH_DELAY_MS = 25;
+/** How long a run that found no idle thread waits for one to come back before one is spawned for it. */
+const SPAWN_DELAY_MS = 5;
+/** Idle threads beyond the pool's size are terminated after this long idle… */
+const IDLE_TTL_MS = 5000;
+/** …and at once beyond this many idle. */
+const MAX_IDLE = 32;
+
+export type ThreadListener = (message: FromThread, handles: readonly unknown[]) => void;
+
+export interface PoolStats {
+  readonly idle: number;
+  readonly busy: number;
+  readonly booting: number;
+  /** Threads spawned and terminated (or died) since the pool was made. */
+  readonly spawned: number;
+  readonly ended: number;
+}
+
+/** A container thread as the pool and the runtime see it. */
+export class PooledThread {
+  state: 'booting' | 'idle' | 'busy' | 'dead' = 'booting';
+  /** When it last became idle (performance.now()). */
+  idleSince = 0;
+  /** The control word (protocol.ts), when the platform shares memory. */
+  readonly control: Int32Array | undefined;
+  /** Receives the thread's messages while it is busy. */
+  listener: ThreadListener | undefined;
+  /** Called once if the thread dies while busy. */
+  onDeath: ((error: Error) => void) | undefined;
+  private readonly modules = new Map<string, true>();
+  private readonly layers = new Map<string, true>();
+  private evictModules: string[] = [];
+  private evictLayers: string[] = [];
+
+  constructor(
+    readonly id: number,
+    readonly thread: Thread,
+    shared: boolean,
+  ) {
+    this.control = shared ? new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4)) : undefined;
+  }
+
+  /** Whether the thread lacks `key` (then the caller must send it); records it as held either way. */
+  need(kind: 'module' | 'layer', key: string): boolean {
+    const map = kind === 'module' ? this.modules : this.layers;
+    const had = map.delete(key);
+    map.set(key, true);
+    if (!had) {
+      const cap = kind === 'module' ? MODULE_CACHE : LAYER_CACHE;
+      for (const old of map.keys()) {
+        if (map.size <= cap) break;
+        if (old === key) continue;
+        map.delete(old);
+        (kind === 'module' ? this.evictModules : this.evictLayers).push(old);
+      }
+    }
+    return !had;
+  }
+
+  holds(kind: 'module' | 'layer', key: string): boolean {
+    return (kind === 'module' ? this.modules : this.layers).has(key);
+  }
+
+  /** Keys the thread must drop before its next run (then forgotten here). */
+  evictions(): { modules: string[]; layers: string[] } | undefined {
+    if (this.evictModules.length === 0 && this.evictLayers.length === 0) return undefined;
+    const out = { modules: this.evictModules, layers: this.evictLayers };
+    this.evictModules = [];
+    this.evictLayers = [];
+    return out;
+  }
+}
+
+export class ThreadPool {
+  private readonly idle: PooledThread[] = [];
+  private readonly all = new Set<PooledThread>();
+  private readonly waiters: { resolve: (t: PooledThread) => void; reject: (e: Error) => void }[] = [];
+  private nextId = 1;
+  private spawned = 0;
+  private ended = 0;
+  private closed = false;
+  private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** A thread died before it was ready: spawn only on demand until one boots. */
+  private bootFailed = false;
+  private replenishTimer: ReturnType<typeof setTimeout> | undefined;
+  private spawnTimer: ReturnType<typeof setTimeout> | undefined;
+  private cancelTrim: (() => void) | undefined;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly threadModule: URL,
+    readonly size = DEFAULT_POOL_SIZE,
+  ) {
+    this.replenish();
+  }
+
+  /** An idle thread, marked busy (preferring one that holds `module`); spawns one if none is idle. */
+  acquire(module?: string): Promise<PooledThread> {
+    if (this.closed) return Promise.reject(new Error('the container runtime is closed'));
+    let pick = -1;
+    if (module !== undefined) pick = this.idle.findLastIndex((t) => t.holds('module', module));
+    if (pick < 0) pick = this.idle.length - 1;
+    if (pick >= 0) {
+      const t = this.idle.splice(pick, 1)[0] as PooledThread;
+      this.busy(t);
+      this.replenishSoon();
+      return Promise.resolve(t);
+    }
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.spawnSoon();
+    });
+  }
+
+  /** Gives back a thread whose run ended cleanly. */
+  release(t: PooledThread): void {
+    if (t.state !== 'busy') return;
+    t.listener = undefined;
+    t.onDeath = undefined;
+    this.makeIdle(t);
+  }
+
+  /** Terminates a thread (its run is abandoned) and keeps the pool full. */
+  discard(t: PooledThread): void {
+    if (t.state === 'dead') return;
+    this.end(t);
+    void t.thread.terminate();
+    this.replenish();
+  }
+
+  stats(): PoolStats {
+    let busy = 0;
+    for (const t of this.all) if (t.state === 'busy') busy++;
+    return { idle: this.idle.length, busy, booting: this.booting(), spawned: this.spawned, ended: this.ended };
+  }
+
+  /** Resolves when `size` threads are idle (for benchmarks and tests that measure warm starts). */
+  warm(): Promise<void> {
+    if (this.idle.length >= this.size) return Promise.resolve();
+    const ready = new Promise<void>((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    if (this.bootFailed && this.booting() === 0) this.spawn();
+    return ready.then(() => this.warm());
+  }
+
+  /** Terminates every thread. Runs still going are abandoned (their threads die). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.replenishTimer !== undefined) clearTimeout(this.replenishTimer);
+    if (this.spawnTimer !== undefined) clearTimeout(this.spawnTimer);
+    this.cancelTrim?.();
+    const closed = new Error('the container runtime is closed');
+    for (const w of this.waiters.splice(0)) w.reject(closed);
+    for (const w of this.readyWaiters.splice(0)) w.reject(closed);
+    const all = [...this.all];
+    for (const t of all) this.end(t);
+    await Promise.all(all.map((t) => t.thread.terminate()));
+  }
+
+  private booting(): number {
+    let n = 0;
+    for (const t of this.all) if (t.state === 'booting') n++;
+    return n;
+  }
+
+  /**
+   * Replaces a thread taken from the pool only if it is still missing a moment later: a
+   * short run gives its thread back first, so back-to-back runs never spawn a thread
+   * (spawning one costs more CPU than a hundred short runs).
+   */
+  private replenishSoon(): void {
+    if (this.replenishTimer !== undefined || this.idle.length + this.booting() >= this.size) return;
+    this.replenishTimer = setTimeout(() => {
+      this.replenishTimer = undefined;
+      this.replenish();
+    }, REPLENISH_DELAY_MS);
+  }
+
+  /**
+   * A thread for each waiter that a booting thread will not serve — if it is still
+   * waiting a moment later: in a burst of short runs the busy threads come back first
+   * (a run takes well under a millisecond, a thread boot tens), so a burst does not
+   * spawn threads only to terminate them.
+   */
+  private spawnSoon(): void {
+    if (this.spawnTimer !== undefined) return;
+    const check = (): void => {
+      this.spawnTimer = undefined;
+      if (this.closed) return;
+      while (this.booting() < this.waiters.length) this.spawn();
+    };
+    if (this.bootFailed) check();
+    else this.spawnTimer = setTimeout(check, SPAWN_DELAY_MS);
+  }
+
+  private replenish(): void {
+    if (this.closed || this.bootFailed) return;
+    const want = this.size + this.waiters.length - this.idle.length - this.booting();
+    for (let i = 0; i < want; i++) this.spawn();
+  }
+
+  private spawn(): void {
+    const id = this.nextId++;
+    // The thread's events may only come after `spawn` returns, once `self.t` is set.
+    const self: { t?: PooledThread } = {};
+    let thread: Thread;
+    try {
+      thread = this.platform.threads.spawn(this.threadModule, {
+        onMessage: (raw) => self.t !== undefined && this.message(self.t, raw),
+        onError: (error) => self.t !== undefined && this.died(self.t, error),
+        onExit: (code) => self.t !== undefined && this.died(self.t, new Error(`container thread ${id} exited (code ${code})`)),
+      });
+    } catch (e) {
+      this.bootFailure(e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
+    // Ref'd while booting (someone may be waiting for it; booting is short), unref'd when idle.
+    const t = new PooledThread(id, thread, this.platform.threads.sharedMemory);
+    self.t = t;
+    this.all.add(t);
+    this.spawned++;
+  }
+
+  private message(t: PooledThread, raw: unknown): void {
+    let decoded;
+    try {
+      decoded = receive<FromThread>(raw);
+    } catch (e) {
+      this.died(t, e as Error);
+      void t.thread.terminate();
+      return;
+    }
+    const { message, handles } = decoded;
+    if (message.type === 'ready' && t.state === 'booting') {
+      const h = new Handles();
+      post(t.thread, { v: PROTOCOL_VERSION, type: 'init', ...(t.control !== undefined ? { control: h.add(t.control) } : {}) }, h);
+      this.makeIdle(t);
+      return;
+    }
+    if (t.state === 'busy') t.listener?.(message, handles);
+  }
+
+  private died(t: PooledThread, error: Error): void {
+    if (t.state === 'dead') return;
+    const booting = t.state === 'booting';
+    const onDeath = t.state === 'busy' ? t.onDeath : undefined;
+    this.end(t);
+    onDeath?.(error);
+    if (booting) this.bootFailure(error);
+    else this.replenish();
+  }
+
+  /** Do not respawn in a loop a thread that cannot start: fail whoever waits for one. */
+  private bootFailure(error: Error): void {
+    this.bootFailed = true;
+    const failure = new Error(`a container thread failed to start: ${error.message}`, { cause: error });
+    for (const w of this.waiters.splice(0)) w.reject(failure);
+    for (const w of this.readyWaiters.splice(0)) w.reject(failure);
+  }
+
+  private end(t: PooledThread): void {
+    if (t.state === 'idle') this.idle.splice(this.idle.indexOf(t), 1);
+    t.state = 'dead';
+    t.listener = undefined;
+    t.onDeath = undefined;
+    this.all.delete(t);
+    this.ended++;
+  }
+
+  private busy(t: PooledThread): void {
+    t.state = 'busy';
+    t.thread.ref();
+  }
+
+  private makeIdle(t: PooledThread): void {
+    this.bootFailed = false;
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) {
+      this.busy(t);
+      waiter.resolve(t);
+      return;
+    }
+    if (this.idle.length >= MAX_IDLE) {
+      this.end(t);
+      void t.thread.terminate();
+      return;
+    }
+    t.state = 'idle';
+    t.idleSince = performance.now();
+    t.thread.unref();
+    this.idle.push(t);
+    if (this.idle.length > this.size) this.trimLater();
+    for (const w of this.readyWaiters.splice(0)) w.resolve();
+  }
+
+  /** Terminates, oldest first, idle threads beyond `size` that have idled IDLE_TTL_MS. */
+  private trimLater(): void {
+    if (this.cancelTrim !== undefined || this.closed) return;
+    this.cancelTrim = this.platform.later(IDLE_TTL_MS, () => {
+      this.cancelTrim = undefined;
+      const now = performance.now();
+      // `idle` is in release order (acquire takes from the end): the oldest are first.
+      while (this.idle.length > this.size && now - (this.idle[0] as PooledThread).idleSince >= IDLE_TTL_MS) {
+        const t = this.idle[0] as PooledThread;
+        this.end(t);
+        void t.thread.terminate();
+      }
+      if (this.idle.length > this.size) this.trimLater();
+    });
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The container lifecycle: states, exit codes and reasons, logs, restart with the files
+ * a container had, diff and commit, names and ids, and the thread pool.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { floodModule, printModule, touchModule, yieldLoopModule } from '../../test/helpers/wasm.js';
+import { ModuleError } from './module.js';
+import { createImage } from '../layers/build.js';
+import { MemoryFiles } from '../layers/files.js';
+import { ImageStore } from '../layers/image-store.js';
+import { Overlay } from '../layers/overlay.js';
+import { nodePlatform } from '../platform/node/index.js';
+import type { Platform } from '../platform/platform.js';
+import { receive, type StartMessage } from './protocol.js';
+import { Runtime } from './runtime.js';
+
+const guest = (name: string): Promise<Uint8Array> => readFile(new URL(`../../guests/wasm/${name}.wasm`, import.meta.url));
+const store = await ImageStore.open(new MemoryFiles());
+const runtime = new Runtime({ platform: nodePlatform, store });
+afterAll(() => runtime.close());
+
+describe('Runtime: lifecycle', () => {
+  it('created → running → exited, with the exit code from proc_exit', async () => {
+    const c = await runtime.create({ module: await guest('hello'), entrypoint: ['hello'], cmd: ['7', 'a b'], env: { A: '1' } });
+    expect(c.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(c.name).toMatch(/^[a-z]+_[a-z]+$/);
+    expect(c.state).toMatchObject({ status: 'created', restartCount: 0 });
+    const exited = runtime.wait(c.id);
+    await runtime.start(c.id);
+    expect(await exited).toEqual({ exitCode: 7, reason: 'Error' });
+    const info = runtime.inspect(c.name);
+    expect(info.state).toMatchObject({ status: 'exited', exitCode: 7, reason: 'Error', oomKilled: false, restartCount: 0 });
+    expect(Date.parse(info.state.finishedAt as string)).toBeGreaterThanOrEqual(Date.parse(info.state.startedAt as string));
+    expect(runtime.logs(c.id).text('stdout')).toBe('arg[0]=hello\narg[1]=7\narg[2]=a b\nenv A=1\ncwd=/\n');
+    const entry = runtime.logs(c.id).list()[0];
+    expect(entry?.stream).toBe('stdout');
+    expect(Math.abs((entry?.time ?? 0) - Date.now())).toBeLessThan(10_000);
+    // A short id prefix works as Docker's does.
+    expect(runtime.inspect(c.id.slice(0, 12)).id).toBe(c.id);
+    await runtime.remove(c.id);
+    expect(() => runtime.inspect(c.id)).toThrow(/no such container/);
+  });
+
+  it('names are unique; a running container is not removed without force', async () => {
+    const a = await runtime.create({ module: yieldLoopModule(), name: 'busy-one' });
+    await expect(runtime.create({ module: yieldLoopModule(), name: 'busy-one' })).rejects.toThrow(/already in use/);
+    await runtime.start(a.id);
+    expect(runtime.inspect('busy-one').state.status).toBe('running');
+    expect(runtime.list().map((x) => x.name)).toContain('busy-one');
+    await expect(runtime.remove('busy-one')).rejects.toThrow(/is running/);
+    await runtime.remove('busy-one', { force: true });
+    expect(runtime.list({ all: true }).map((x) => x.name)).not.toContain('busy-one');
+  });
+
+  it('kill of a guest at WASI calls is cooperative: its thread goes back to the pool', async () => {
+    await runtime.warm();
+    const before = runtime.stats();
+    const c = await runtime.create({ module: yieldLoopModule() });
+    await runtime.start(c.id);
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    expect(await runtime.kill(c.id)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(runtime.inspect(c.id).state).toMatchObject({ status: 'exited', exitCode: 137, reason: 'Killed' });
+    // Not terminated: the same threads.
+    expect(runtime.stats().ended).toBe(before.ended);
+    expect(await runtime.kill(c.id)).toBe(false);
+  });
+
+  it('restart keeps the files the container made; diff lists them; commit makes an image of them', async () => {
+    const base = await createImage(store, {
+      ref: 'touch:1',
+      layers: [{ 'bin/touch.wasm': touchModule('marker'), 'etc/motd': 'hi' }],
+      config: { Entrypoint: ['/bin/touch.wasm'], WorkingDir: '/srv' },
+    });
+    const c = await runtime.create({ image: 'touch:1' });
+    await runtime.start(c.id);
+    expect(await runtime.wait(c.id)).toEqual({ exitCode: 0, reason: 'Completed' });
+    expect(runtime.diff(c.id)).toEqual([
+      { kind: 'A', path: '/marker' },
+      { kind: 'A', path: '/srv' },
+    ]);
+    // Start again: the file is still there, so O_EXCL fails with EEXIST (20).
+    await runtime.start(c.id);
+    expect(await runtime.wait(c.id)).toEqual({ exitCode: 20, reason: 'Error' });
+    expect(runtime.inspect(c.id).state.restartCount).toBe(1);
+    expect(runtime.diff(c.id).map((x) => x.path)).toEqual(['/marker', '/srv']);
+
+    const committed = await runtime.commit(c.id, { ref: 'touch:2' });
+    expect(committed.manifest.layers.length).toBe(base.manifest.layers.length + 1);
+    const root = new Overlay(await store.layers(committed));
+    expect(root.readdir(root.root)).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'marker' }), expect.objectContaining({ name: 'srv' })]));
+    const fresh = await runtime.create({ image: committed });
+    await runtime.start(fresh.id);
+    expect((await runtime.wait(fresh.id)).exitCode).toBe(20);
+  });
+
+  it('logs stream while the container runs, and end when it exits', async () => {
+    const c = await runtime.create({ module: floodModule(64, 1024), logLimit: 1 << 20 });
+    const seen: number[] = [];
+    const following = (async () => {
+      for await (const e of runtime.logs(c.id).follow()) seen.push(e.bytes.length);
+    })();
+    await runtime.start(c.id);
+    await runtime.wait(c.id);
+    await following;
+    expect(seen.reduce((a, b) => a + b, 0)).toBe(64 * 1024);
+    // Batched: far fewer chunks than writes.
+    expect(seen.length).toBeLessThan(16);
+  });
+
+  it('a refused module or a missing command throws at create', async () => {
+    await createImage(store, { ref: 'nocmd:1', layers: [{ 'x.wasm': await guest('hello') }] });
+    await expect(runtime.create({ image: 'nocmd:1' })).rejects.toThrow(/no Entrypoint or Cmd/);
+    await expect(runtime.create({ image: 'nocmd:1', entrypoint: ['/missing.wasm'] })).rejects.toThrow(/"\/missing.wasm" is not a file in the image/);
+    await expect(runtime.create({ image: 'nowhere:1' })).rejects.toThrow(/not in the store/);
+    // A bare name is found on PATH, or in the working dir.
+    const c = await runtime.create({ image: 'nocmd:1', entrypoint: ['x.wasm'], cmd: ['4'] });
+    await runtime.start(c.id);
+    expect((await runtime.wait(c.id)).exitCode).toBe(4);
+  });
+});
+
+describe('Runtime: modules', () => {
+  it('a module that imports its memory gets one of its declared size, within the limit', async () => {
+    const c = await runtime.create({ module: printModule('imported memory\n', { importMemory: true, maxPages: 8 }), memory: 1024 * 1024 });
+    await runtime.start(c.id);
+    expect(await runtime.wait(c.id)).toEqual({ exitCode: 0, reason: 'Completed' });
+    expect(runtime.logs(c.id).text('stdout')).toBe('imported memory\n');
+    expect(runtime.inspect(c.id).state.memoryBytes).toBe(65536);
+    // Declared larger than the limit: refused before it runs.
+    await expect(runtime.create({ module: printModule('x', { importMemory: true, maxPages: 32 }), memory: 1024 * 1024 })).rejects.toThrow(ModuleError);
+  });
+
+  it('a module that is not a WASI command ends with 126 and says why', async () => {
+    // printModule's start function, but exported as `main`: no `_start`.
+    const bytes = printModule('x');
+    const patched = new Uint8Array(bytes);
+    const at = Buffer.from(patched).indexOf('_start');
+    patched.set(new TextEncoder().encode('_xtart'), at);
+    const c = await runtime.create({ module: patched });
+    await runtime.start(c.id);
+    const exit = await runtime.wait(c.id);
+    expect(exit).toMatchObject({ exitCode: 126, reason: 'Error' });
+    expect(exit.message).toMatch(/must export "_start"/);
+  });
+});
+
+describe('Runtime: what crosses to a warm thread', () => {
+  it('a module and an image\'s layers are sent to a thread once; later runs name them by key', async () => {
+    const starts: StartMessage[] = [];
+    const recording: Platform = {
+      ...nodePlatform,
+      threads: {
+        ...nodePlatform.threads,
+        spawn(module, events) {
+          const thread = nodePlatform.threads.spawn(module, events);
+          return {
+            ...thread,
+            post(message, transfer) {
+              const { message: m } = receive(structuredClone(message));
+              if (m.type === 'start') starts.push(m);
+              thread.post(message, transfer);
+            },
+            terminate: () => thread.terminate(),
+            ref: () => thread.ref(),
+            unref: () => thread.unref(),
+          };
+        },
+      },
+    };
+    const single = new Runtime({ platform: recording, store, poolSize: 1 });
+    try {
+      await createImage(store, { ref: 'layered:1', layers: [{ 'hello.wasm': await guest('hello') }, { 'etc/motd': 'hi' }], config: { Entrypoint: ['/hello.wasm'] } });
+      await single.warm();
+      for (let i = 0; i < 3; i++) {
+        const c = await single.create({ image: 'layered:1', keepFiles: false });
+        await single.start(c.id);
+        expect((await single.wait(c.id)).exitCode).toBe(0);
+      }
+      expect(starts.length).toBe(3);
+      expect(starts[0]?.module.handle).toBeDefined();
+      expect(starts[0]?.layers.every((l) => l.meta !== undefined && l.bytes !== undefined)).toBe(true);
+      for (const later of starts.slice(1)) {
+        expect(later.module.handle).toBeUndefined();
+        expect(later.layers.map((l) => Object.keys(l))).toEqual([['key'], ['key']]);
+        expect(later.layers.map((l) => l.key)).toEqual(starts[0]?.layers.map((l) => l.key));
+      }
+      expect(starts[0]?.layers[0]?.key).toMatch(/^sha256:/);
+    } finally {
+      await single.close();
+    }
+  });
+});
+
+describe('Runtime: thread pool', () => {
+  it('threads return to the pool: many starts and exits leak nothing', async () => {
+    await runtime.warm();
+    const hello = await guest('hello');
+    const start = runtime.stats();
+    for (let round = 0; round < 10; round++) {
+      const ids = await Promise.all(Array.from({ length: 8 }, () => runtime.create({ module: hello, keepFiles: false }).then((c) => c.id)));
+      await Promise.all(ids.map((id) => runtime.start(id)));
+      const exits = await Promise.all(ids.map((id) => runtime.wait(id)));
+      expect(exits.every((e) => e.exitCode === 0)).toBe(true);
+      await Promise.all(ids.map((id) => runtime.remove(id)));
+    }
+    for (let i = 0; i < 50; i++) {
+      const c = await runtime.create({ module: hello, keepFiles: false });
+      await runtime.start(c.id);
+      await runtime.wait(c.id);
+      await runtime.remove(c.id);
+    }
+    const end = runtime.stats();
+    expect(end.busy).toBe(0);
+    expect(end.running).toBe(0);
+    // At most one thread per container that ran at once (8), plus the pool's size.
+    expect(end.idle).toBeLessThanOrEqual(10);
+    // Live threads = spawned − ended: only the idle (and booting) ones.
+    expect(end.spawned - end.ended).toBe(end.idle + end.booting);
+    // 130 runs, mostly reusing threads.
+    expect(end.spawned - start.spawned).toBeLessThan(20);
+  });
+});

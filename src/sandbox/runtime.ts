@@ -1,0 +1,762 @@
+/**
+ * The container runtime: containers with Docker's lifecycle, each run in its own thread.
+ *
+ * Words:
+ * - A *container* is a record here: what to run (a module, over an image's layers or an
+ *   empty root), how (argv, env, working dir, mounts, limits), its logs, its state, and
+ *   its *upper* (the changes its runs made to its root, kept as a changeset tar).
+ * - A *run* is one start of a container, in one container thread from the pool (pool.ts,
+ *   worker.ts). Runs of one container never overlap.
+ *
+ * Lifecycle (Docker's states; `inspect().state.status`):
+ *   create(spec)  → `created`  image config resolved, module read, checked and compiled
+ *                              (module.ts; compiled once per module and memory limit);
+ *   start(id)     → `running`  a warm thread runs the guest (layers and module are sent
+ *                              only to a thread that lacks them);
+ *   …             → `exited`   the guest returned or called proc_exit (its code; reason
+ *                              `Completed` for 0, else `Error`), trapped (134, `Error`, the
+ *                              trap in stderr and `state.message`), trapped at its memory
+ *                              limit (137, `OOMKilled`), was killed (137, `Killed`), or ran
+ *                              past its timeout (137, `DeadlineExceeded`);
+ *   start(id) again restarts it with the upper it had (a restart); `remove(id)` forgets it.
+ *
+ * Stopping: `kill` writes a stop request into the thread's control word (protocol.ts),
+ * which the guest sees at its next WASI call and which wakes it from a sleep; a guest that
+ * makes no WASI call for `stopGraceMs` (default 20 ms) has its thread terminated, and the
+ * pool replaces it. Either way `kill` resolves with the container exited (137), well
+ * within 100 ms. A terminated run's upper changes are lost (its thread held them); the
+ * container keeps the upper of its previous run.
+ *
+ * Limits: `memory` (bytes; the module's memory maximum is rewritten, module.ts),
+ * `timeout` (ms of wall-clock time per run), `maxOpenFiles` (EMFILE beyond; default
+ * 1024), `logLimit` (bytes of logs kept; default 1 MiB, oldest dropped, logs.ts).
+ *
+ * What the guest gets (nothing else; STYLE §8): argv = Entrypoint + Cmd (image config,
+ * overridden by the spec as `docker run --entrypoint` / trailing args do); env = the
+ * image's Env, then the spec's (same key: the spec wins), plus `PWD` when a working dir
+ * is set; its root at `/` (the image's layers, or an empty directory for a bare module)
+ * and the mounts; stdin if given. The working dir is made if missing; see worker.ts for
+ * how wasi-libc sees it.
+ *
+ * Errors: a spec that cannot run (no such image, no command, a module refused by
+ * module.ts) throws at `create`; operations on an unknown container throw
+ * `NotFoundError`; a name in use throws `SkiffError('CONFLICT')`. How a run ended is a
+ * value (`ExitStatus`), never an exception.
+ */
+import { applyChangeset } from '../layers/changeset.js';
+import { listChanges, type Change } from '../layers/changes.js';
+import { commit as commitImage, type CommitOptions } from '../layers/build.js';
+import { digestOf } from '../layers/digest.js';
+import { Errno } from '../layers/errno.js';
+import { NotFoundError, SkiffError } from '../layers/errors.js';
+import type { Image, ImageStore } from '../layers/image-store.js';
+import type { LayerIndex } from '../layers/layer-index.js';
+import { encodeLayerIndex, type EncodedLayer } from '../layers/layer-transfer.js';
+import { FileNode, Overlay } from '../layers/overlay.js';
+import { defaultPlatform, type Platform } from '../platform/platform.js';
+import { DEFAULT_LOG_LIMIT, LogRing, type LogEntry } from './logs.js';
+import { ModuleError, PAGE_SIZE, checkImports, prepareModule, type ModuleImport } from './module.js';
+import { ThreadPool, type PoolStats, type PooledThread } from './pool.js';
+import {
+  CONTROL_STOP,
+  Handles,
+  PROTOCOL_VERSION,
+  STOP_NONE,
+  handle,
+  post,
+  stopCode,
+  type ExitReason,
+  type FromThread,
+  type ImportedMemory,
+  type MountWire,
+  type OutputBatch,
+  type StartMessage,
+  type StopReason,
+} from './protocol.js';
+
+export type { Change, ChangeKind } from '../layers/changes.js';
+export type { ExitReason } from './protocol.js';
+
+export const DEFAULT_MAX_OPEN_FILES = 1024;
+export const DEFAULT_STOP_GRACE_MS = 20;
+/** Compiled modules kept for reuse by new containers. */
+const COMPILED_CACHE = 64;
+const THREAD_MODULE = new URL('./worker.js', import.meta.url);
+
+export interface RuntimeOptions {
+  /** Default: the platform the package entry registered (platform/platform.ts). */
+  readonly platform?: Platform;
+  /** Where image refs are resolved and commits go. */
+  readonly store?: ImageStore;
+  /** Idle threads kept warm (default 2). */
+  readonly poolSize?: number;
+  /** How long a stop request may go unanswered before the thread is terminated (ms). */
+  readonly stopGraceMs?: number;
+}
+
+/**
+ * A filesystem mounted into a container (volumes.ts provides them). For each run it
+ * gives its wire form (plain data, with any SharedArrayBuffers or ports added to
+ * `handles`), from which the container thread builds the mount.
+ */
+export interface ContainerMount {
+  /** Absolute mount point in the container. */
+  readonly path: string;
+  attach(handles: Handles): MountWire;
+  /** The run ended (however it ended). */
+  detach?(): void;
+}
+
+export interface ContainerSpec {
+  /** An image (or a ref or digest in `store`). Exactly one of `image` and `module`. */
+  readonly image?: Image | string;
+  /** The store `image` is in (default: the runtime's). Also where `commit` puts the new image. */
+  readonly store?: ImageStore;
+  /** A bare module, run over an empty root. */
+  readonly module?: Uint8Array | WebAssembly.Module;
+  /** Unique name (default: generated, Docker style). */
+  readonly name?: string;
+  /** Replaces the image's Entrypoint (and then its Cmd too, unless `cmd` is given). For a bare module: argv[0] (default `main.wasm`). */
+  readonly entrypoint?: readonly string[];
+  /** Replaces the image's Cmd: the arguments after the entrypoint. */
+  readonly cmd?: readonly string[];
+  /** Added to (and overriding) the image's Env. */
+  readonly env?: Readonly<Record<string, string>> | readonly string[];
+  /** Replaces the image's WorkingDir. */
+  readonly workingDir?: string;
+  readonly mounts?: readonly ContainerMount[];
+  /** Memory limit in bytes (rounded down to 64 KiB pages). */
+  readonly memory?: number;
+  /** Wall-clock limit of each run, in ms. */
+  readonly timeout?: number;
+  readonly maxOpenFiles?: number;
+  /** Bytes of logs kept (default 1 MiB). */
+  readonly logLimit?: number;
+  /** What the guest reads on fd 0 (then EOF). */
+  readonly stdin?: Uint8Array;
+  /** Called with each chunk of output as it arrives from the container's thread. */
+  readonly onLog?: (entry: LogEntry) => void;
+  /**
+   * Keep the container's file changes after each run (for restart, diff and commit).
+   * Default true; `false` skips packing them at exit (one-shot runs).
+   */
+  readonly keepFiles?: boolean;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
+export interface ExitStatus {
+  readonly exitCode: number;
+  readonly reason: ExitReason;
+  /** The trap or failure that ended the run, if any. */
+  readonly message?: string;
+}
+
+export interface ContainerState {
+  readonly status: ContainerStatus;
+  readonly exitCode?: number;
+  readonly reason?: ExitReason;
+  readonly message?: string;
+  readonly oomKilled: boolean;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  /** Runs after the first. */
+  readonly restartCount: number;
+  /** Guest memory at the end of the last run. */
+  readonly memoryBytes?: number;
+}
+
+export interface ContainerInfo {
+  /** 64 hex digits. */
+  readonly id: string;
+  readonly name: string;
+  /** The image's ref (or digest), or undefined for a bare module. */
+  readonly image: string | undefined;
+  readonly created: string;
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+  readonly workingDir: string;
+  readonly mounts: readonly string[];
+  readonly limits: { readonly memory?: number; readonly timeout?: number; readonly maxOpenFiles: number; readonly logLimit: number };
+  readonly state: ContainerState;
+  readonly logs: { readonly bytes: number; readonly dropped: number };
+}
+
+interface Compiled {
+  readonly key: string;
+  readonly module: WebAssembly.Module;
+  readonly memory: ImportedMemory | undefined;
+}
+
+interface Container {
+  readonly id: string;
+  readonly name: string;
+  readonly created: Date;
+  readonly image: Image | undefined;
+  readonly layers: readonly LayerIndex[];
+  readonly compiled: Compiled;
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+  readonly cwd: string;
+  readonly spec: ContainerSpec;
+  readonly memoryPages: number | undefined;
+  readonly maxOpenFiles: number;
+  readonly logs: LogRing;
+  status: ContainerStatus;
+  exit: ExitStatus | undefined;
+  startedAt: Date | undefined;
+  finishedAt: Date | undefined;
+  runs: number;
+  memoryBytes: number | undefined;
+  upper: Uint8Array | undefined;
+  /** The run in progress. */
+  current: Run | undefined;
+  waiters: ((status: ExitStatus) => void)[];
+}
+
+interface Run {
+  readonly serial: number;
+  thread: PooledThread | undefined;
+  stop: StopReason | undefined;
+  timers: ReturnType<typeof setTimeout>[];
+  /** Mounts attached for this run (detached when it ends). */
+  mounts: readonly ContainerMount[];
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export class Runtime {
+  private readonly platform: Platform;
+  private readonly store: ImageStore | undefined;
+  private readonly pool: ThreadPool;
+  private readonly stopGraceMs: number;
+  private readonly containers = new Map<string, Container>();
+  private readonly names = new Map<string, Container>();
+  private readonly compiled = new Map<string, Promise<Compiled>>();
+  private readonly byteKeys = new WeakMap<Uint8Array, string>();
+  private readonly moduleKeys = new WeakMap<WebAssembly.Module, string>();
+  private readonly layerWire = new WeakMap<LayerIndex, { key: string; encoded?: EncodedLayer }>();
+  private serial = 0;
+  private anonymous = 0;
+
+  constructor(options: RuntimeOptions = {}) {
+    this.platform = options.platform ?? defaultPlatform();
+    this.store = options.store;
+    this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    this.pool = new ThreadPool(this.platform, THREAD_MODULE, options.poolSize);
+  }
+
+  /** Resolves when the pool's threads are booted (start latency is then one message). */
+  warm(): Promise<void> {
+    return this.pool.warm();
+  }
+
+  stats(): PoolStats & { readonly containers: number; readonly running: number } {
+    let running = 0;
+    for (const c of this.containers.values()) if (c.status === 'running') running++;
+    return { ...this.pool.stats(), containers: this.containers.size, running };
+  }
+
+  /** Terminates every thread; running containers end as killed. The runtime is unusable after. */
+  async close(): Promise<void> {
+    for (const c of this.containers.values()) {
+      if (c.current !== undefined) this.finish(c, c.current, { exitCode: 137, reason: 'Killed', message: 'the runtime was closed' });
+    }
+    await this.pool.close();
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async create(spec: ContainerSpec): Promise<ContainerInfo> {
+    if ((spec.image === undefined) === (spec.module === undefined)) throw new SkiffError('CONFLICT', 'a container runs either an image or a module: give exactly one of `image` and `module`');
+    const name = spec.name ?? this.generateName();
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new SkiffError('CONFLICT', `invalid container name ${JSON.stringify(name)}: use letters, digits, '_', '.' and '-'`);
+    if (this.names.has(name)) throw new SkiffError('CONFLICT', `the container name ${JSON.stringify(name)} is already in use`);
+    const memoryPages = spec.memory === undefined ? undefined : Math.floor(spec.memory / PAGE_SIZE);
+    if (memoryPages !== undefined && !(memoryPages >= 1)) throw new SkiffError('LIMIT_EXCEEDED', `memory limit ${String(spec.memory)}: give a number of bytes, at least one 64 KiB page`);
+    for (const [what, v] of [['timeout', spec.timeout], ['maxOpenFiles', spec.maxOpenFiles], ['logLimit', spec.logLimit]] as const) {
+      if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new SkiffError('LIMIT_EXCEEDED', `${what} ${String(v)}: give a non-negative number`);
+    }
+
+    let image: Image | undefined;
+    let layers: LayerIndex[] = [];
+    let argv: string[];
+    let env: string[];
+    let cwd: string;
+    let compiled: Compiled;
+    if (spec.module !== undefined) {
+      argv = [...(spec.entrypoint ?? ['main.wasm']), ...(spec.cmd ?? [])];
+      env = mergeEnv([], spec.env);
+      cwd = spec.workingDir ?? '/';
+      compiled = await this.compile(spec.module, memoryPages);
+    } else {
+      const store = spec.store ?? this.store;
+      if (store === undefined) throw new SkiffError('CONFLICT', 'running an image needs its image store: pass `store` (to the Runtime or in the spec)');
+      image = await resolveImage(store, spec.image as Image | string);
+      layers = await store.layers(image);
+      const config = image.config.config ?? {};
+      const entrypoint = spec.entrypoint ?? config.Entrypoint ?? [];
+      const cmd = spec.cmd ?? (spec.entrypoint !== undefined ? [] : (config.Cmd ?? []));
+      argv = [...entrypoint, ...cmd];
+      if (argv.length === 0) throw new SkiffError('NOT_FOUND', `image ${describe(image)} has no Entrypoint or Cmd: give an entrypoint`);
+      env = mergeEnv(config.Env ?? [], spec.env);
+      cwd = spec.workingDir ?? (config.WorkingDir || '/');
+      compiled = await this.compileFromImage(image, layers, argv[0] as string, cwd, env, memoryPages);
+    }
+    if (!cwd.startsWith('/')) cwd = `/${cwd}`;
+    if (cwd !== '/' || spec.workingDir !== undefined || (image?.config.config?.WorkingDir ?? '') !== '') {
+      if (!env.some((e) => e.startsWith('PWD='))) env.push(`PWD=${cwd}`);
+    }
+    const id = randomHex(32);
+    const c: Container = {
+      id,
+      name,
+      created: new Date(),
+      image,
+      layers,
+      compiled,
+      argv,
+      env,
+      cwd,
+      spec,
+      memoryPages,
+      maxOpenFiles: spec.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES,
+      logs: new LogRing(spec.logLimit ?? DEFAULT_LOG_LIMIT),
+      status: 'created',
+      exit: undefined,
+      startedAt: undefined,
+      finishedAt: undefined,
+      runs: 0,
+      memoryBytes: undefined,
+      upper: undefined,
+      current: undefined,
+      waiters: [],
+    };
+    this.containers.set(id, c);
+    this.names.set(name, c);
+    return this.info(c);
+  }
+
+  /**
+   * Starts a created or exited container (an exited one restarts with the files it had).
+   * Resolves once the run is handed to its thread. Starting a running container does nothing.
+   */
+  async start(idOrName: string): Promise<void> {
+    const c = this.get(idOrName);
+    if (c.status === 'running') return;
+    const run: Run = { serial: ++this.serial, thread: undefined, stop: undefined, timers: [], mounts: [] };
+    c.current = run;
+    c.status = 'running';
+    c.exit = undefined;
+    c.startedAt = new Date();
+    c.finishedAt = undefined;
+    c.runs++;
+    c.logs.reopen();
+    let thread: PooledThread;
+    try {
+      thread = await this.pool.acquire(c.compiled.key);
+    } catch (e) {
+      // No thread can start here (a broken install): not the guest's doing.
+      this.finish(c, run, { exitCode: 126, reason: 'Error', message: (e as Error).message });
+      throw e;
+    }
+    if (c.current !== run) {
+      // Finished (killed) while waiting for a thread.
+      this.pool.release(thread);
+      return;
+    }
+    run.thread = thread;
+    thread.listener = (message, handles) => this.onMessage(c, run, message, handles);
+    thread.onDeath = (error) => this.finish(c, run, { exitCode: 134, reason: 'Error', message: `the container thread died: ${error.message}` });
+    if (thread.control !== undefined) Atomics.store(thread.control, CONTROL_STOP, STOP_NONE);
+    const handles = new Handles();
+    const message = this.startMessage(c, run, thread, handles);
+    post(thread.thread, message, handles);
+    if (c.spec.timeout !== undefined) run.timers.push(setTimeout(() => this.stop(c, run, 'DeadlineExceeded'), c.spec.timeout));
+  }
+
+  /** Resolves with how the container's current (or next) run ends; at once if it is exited. */
+  wait(idOrName: string): Promise<ExitStatus> {
+    const c = this.get(idOrName);
+    if (c.status === 'exited' && c.exit !== undefined) return Promise.resolve(c.exit);
+    return new Promise((resolve) => c.waiters.push(resolve));
+  }
+
+  /**
+   * Stops a running container (137, `Killed`); resolves when it has exited. Returns false
+   * (and does nothing) when it was not running.
+   */
+  async kill(idOrName: string): Promise<boolean> {
+    const c = this.get(idOrName);
+    const run = c.current;
+    if (run === undefined) return false;
+    const done = this.wait(c.id);
+    this.stop(c, run, 'Killed');
+    await done;
+    return true;
+  }
+
+  /** Kills the container if it is running, then starts it again with its files. */
+  async restart(idOrName: string): Promise<void> {
+    await this.kill(idOrName);
+    await this.start(idOrName);
+  }
+
+  /** Forgets a container. A running one is refused unless `force` (then killed first). */
+  async remove(idOrName: string, options: { force?: boolean } = {}): Promise<void> {
+    const c = this.get(idOrName);
+    if (c.current !== undefined) {
+      if (!options.force) throw new SkiffError('CONFLICT', `container ${c.name} is running: kill it first, or remove it with force`);
+      await this.kill(c.id);
+    }
+    this.containers.delete(c.id);
+    this.names.delete(c.name);
+    c.logs.close();
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  inspect(idOrName: string): ContainerInfo {
+    return this.info(this.get(idOrName));
+  }
+
+  /** Every container, newest first; running ones only unless `all`. */
+  list(options: { all?: boolean } = {}): ContainerInfo[] {
+    return [...this.containers.values()]
+      .filter((c) => options.all || c.status === 'running')
+      .reverse()
+      .map((c) => this.info(c));
+  }
+
+  /** The logs kept (`LogRing`): `list()`, `text(stream)`, `follow()` (streams while running). */
+  logs(idOrName: string): LogRing {
+    return this.get(idOrName).logs;
+  }
+
+  /** The container's file changes as `docker diff` lists them (those of its last finished run). */
+  diff(idOrName: string): Change[] {
+    const c = this.get(idOrName);
+    return c.upper === undefined ? [] : listChanges(c.layers, c.upper);
+  }
+
+  /** The container's files as of its last finished run, as a new image in the store (`docker commit`). */
+  async commit(idOrName: string, options: CommitOptions = {}): Promise<Image> {
+    const c = this.get(idOrName);
+    const store = c.spec.store ?? this.store;
+    if (store === undefined) throw new SkiffError('CONFLICT', 'commit needs an image store: pass `store` to the Runtime or in the spec');
+    if (c.image === undefined) throw new SkiffError('CONFLICT', `container ${c.name} runs a bare module, not an image: there is no image to commit onto`);
+    const overlay = new Overlay(c.layers);
+    if (c.upper !== undefined) {
+      const r = applyChangeset(overlay, c.upper);
+      if (r instanceof Errno) throw new SkiffError('CONFLICT', `container ${c.name}: its changes do not apply onto its image (${r.code})`);
+    }
+    return commitImage(store, overlay, c.image, options);
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  private startMessage(c: Container, run: Run, t: PooledThread, h: Handles): StartMessage {
+    const moduleHandle = t.need('module', c.compiled.key) ? h.add(c.compiled.module) : undefined;
+    const layers = c.layers.map((l) => {
+      const wire = this.wireOf(l);
+      if (!t.need('layer', wire.key)) return { key: wire.key };
+      wire.encoded ??= encodeLayerIndex(l);
+      return { key: wire.key, meta: h.add(wire.encoded.meta), bytes: h.add(wire.encoded.bytes) };
+    });
+    const specMounts = c.spec.mounts ?? [];
+    run.mounts = specMounts;
+    const evict = t.evictions();
+    return {
+      v: PROTOCOL_VERSION,
+      type: 'start',
+      run: run.serial,
+      container: c.id,
+      module: { key: c.compiled.key, ...(moduleHandle !== undefined ? { handle: moduleHandle } : {}) },
+      ...(c.compiled.memory !== undefined ? { memory: c.compiled.memory } : {}),
+      argv: c.argv,
+      env: c.env,
+      cwd: c.cwd,
+      layers,
+      ...(c.upper !== undefined ? { upper: h.add(c.upper) } : {}),
+      mounts: specMounts.map((m) => m.attach(h)),
+      limits: { ...(c.memoryPages !== undefined ? { memoryPages: c.memoryPages } : {}), maxOpenFiles: c.maxOpenFiles },
+      ...(c.spec.stdin !== undefined ? { stdin: h.add(c.spec.stdin) } : {}),
+      keepUpper: c.spec.keepFiles ?? true,
+      ...(evict !== undefined ? { evict } : {}),
+    };
+  }
+
+  private onMessage(c: Container, run: Run, message: FromThread, handles: readonly unknown[]): void {
+    if (c.current !== run) return;
+    switch (message.type) {
+      case 'output':
+        this.output(c, message.output, handles);
+        return;
+      case 'exited': {
+        if (message.output !== undefined) this.output(c, message.output, handles);
+        if (message.upper !== undefined) {
+          const upper = handle<Uint8Array | ArrayBuffer>(handles, message.upper);
+          c.upper = upper instanceof Uint8Array ? upper : new Uint8Array(upper);
+        }
+        else if (c.spec.keepFiles ?? true) c.upper = undefined;
+        c.memoryBytes = message.memoryBytes;
+        const thread = run.thread;
+        this.finish(c, run, { exitCode: message.code, reason: message.reason, ...(message.message !== undefined ? { message: message.message } : {}) });
+        if (thread !== undefined) this.pool.release(thread);
+        return;
+      }
+      case 'error': {
+        const thread = run.thread;
+        this.log(c, 'stderr', `skiff: the container thread failed: ${message.message}\n`);
+        this.finish(c, run, { exitCode: 126, reason: 'Error', message: message.message });
+        if (thread !== undefined) this.pool.discard(thread);
+        return;
+      }
+      case 'ready':
+        return;
+    }
+  }
+
+  private output(c: Container, batch: OutputBatch, handles: readonly unknown[]): void {
+    const data = new Uint8Array(handle<ArrayBuffer>(handles, batch.data));
+    const r = batch.records;
+    let at = 0;
+    for (let i = 0; i + 2 < r.length; i += 3) {
+      const length = r[i + 2] as number;
+      const entry: LogEntry = { stream: r[i] === 2 ? 'stderr' : 'stdout', time: r[i + 1] as number, bytes: data.subarray(at, at + length) };
+      at += length;
+      c.logs.append(entry);
+      c.spec.onLog?.(entry);
+    }
+  }
+
+  private log(c: Container, stream: 'stdout' | 'stderr', text: string): void {
+    const entry: LogEntry = { stream, time: performance.timeOrigin + performance.now(), bytes: new TextEncoder().encode(text) };
+    c.logs.append(entry);
+    c.spec.onLog?.(entry);
+  }
+
+  /** Asks the run to stop; terminates its thread if it has not exited after the grace period. */
+  private stop(c: Container, run: Run, reason: StopReason): void {
+    if (c.current !== run) return;
+    run.stop ??= reason;
+    const t = run.thread;
+    if (t === undefined) {
+      // Still waiting for a thread: end it now.
+      this.finish(c, run, { exitCode: 137, reason: run.stop });
+      return;
+    }
+    if (t.control !== undefined) {
+      Atomics.store(t.control, CONTROL_STOP, stopCode(run.stop));
+      Atomics.notify(t.control, CONTROL_STOP);
+    }
+    post(t.thread, { v: PROTOCOL_VERSION, type: 'stop', run: run.serial, reason: run.stop });
+    run.timers.push(
+      setTimeout(
+        () => {
+          if (c.current !== run) return;
+          this.pool.discard(t);
+          this.finish(c, run, { exitCode: 137, reason: run.stop ?? reason });
+        },
+        t.control !== undefined ? this.stopGraceMs : 0,
+      ),
+    );
+  }
+
+  private finish(c: Container, run: Run, status: ExitStatus): void {
+    if (c.current !== run) return;
+    for (const timer of run.timers) clearTimeout(timer);
+    for (const m of run.mounts) m.detach?.();
+    c.current = undefined;
+    c.status = 'exited';
+    c.exit = status;
+    c.finishedAt = new Date();
+    c.logs.close();
+    for (const w of c.waiters.splice(0)) w(status);
+  }
+
+  // ---------------------------------------------------------------- modules
+
+  /** A compiled module for `source` under `memoryPages`, compiled once per (module, limit). */
+  private compile(source: Uint8Array | WebAssembly.Module, memoryPages: number | undefined): Promise<Compiled> {
+    if (source instanceof WebAssembly.Module) {
+      let key = this.moduleKeys.get(source);
+      if (key === undefined) this.moduleKeys.set(source, (key = `module-${++this.anonymous}`));
+      return this.cached(`${key}/${memoryPages ?? '-'}`, async (k) => {
+        if (memoryPages !== undefined) {
+          throw new ModuleError('memory', 'a memory limit needs the module as bytes (its declared maximum is rewritten before compiling): pass the .wasm bytes, not a WebAssembly.Module');
+        }
+        const imports = WebAssembly.Module.imports(source) as ModuleImport[];
+        if (imports.some((i) => i.kind === 'memory')) throw new ModuleError('import', 'a module that imports its memory must be given as bytes (its memory limits are read from them)');
+        checkImports(imports);
+        return { key: k, module: source, memory: undefined };
+      });
+    }
+    let digest = this.byteKeys.get(source);
+    if (digest === undefined) this.byteKeys.set(source, (digest = digestOf(source)));
+    return this.cached(`${digest}/${memoryPages ?? '-'}`, (k) => compileBytes(k, source, memoryPages));
+  }
+
+  private compileFromImage(image: Image, layers: readonly LayerIndex[], command: string, cwd: string, env: readonly string[], memoryPages: number | undefined): Promise<Compiled> {
+    const overlay = new Overlay(layers);
+    const path = findCommand(overlay, command, cwd, env);
+    if (path === undefined) throw new SkiffError('NOT_FOUND', `image ${describe(image)}: ${JSON.stringify(command)} is not a file in the image (Entrypoint/Cmd names the module to run)`);
+    return this.cached(`${image.descriptor.digest}:${path}/${memoryPages ?? '-'}`, (k) => {
+      const node = overlay.resolve(overlay.root, path, true) as FileNode;
+      // A copy: compile wants an ArrayBuffer, and the layer bytes are shared.
+      const bytes = new Uint8Array(overlay.contentOf(node));
+      return compileBytes(k, bytes, memoryPages);
+    });
+  }
+
+  /** The compiled module for `key`, made once; the last COMPILED_CACHE used are kept (containers keep their own). */
+  private cached(key: string, make: (key: string) => Promise<Compiled>): Promise<Compiled> {
+    let p = this.compiled.get(key);
+    if (p !== undefined) {
+      this.compiled.delete(key);
+      this.compiled.set(key, p);
+      return p;
+    }
+    p = make(key);
+    this.compiled.set(key, p);
+    p.catch(() => this.compiled.delete(key));
+    for (const old of this.compiled.keys()) {
+      if (this.compiled.size <= COMPILED_CACHE) break;
+      this.compiled.delete(old);
+    }
+    return p;
+  }
+
+  private wireOf(l: LayerIndex): { key: string; encoded?: EncodedLayer } {
+    let w = this.layerWire.get(l);
+    if (w === undefined) {
+      w = { key: l.name.startsWith('sha256:') ? l.name : `layer-${++this.anonymous}` };
+      this.layerWire.set(l, w);
+    }
+    return w;
+  }
+
+  // ---------------------------------------------------------------- records
+
+  private get(idOrName: string): Container {
+    const c = this.containers.get(idOrName) ?? this.names.get(idOrName);
+    if (c !== undefined) return c;
+    if (/^[0-9a-f]{1,63}$/.test(idOrName)) {
+      const matches = [...this.containers.values()].filter((x) => x.id.startsWith(idOrName));
+      if (matches.length === 1) return matches[0] as Container;
+      if (matches.length > 1) throw new SkiffError('CONFLICT', `container id prefix ${idOrName} is ambiguous (${matches.length} containers): give more digits`);
+    }
+    throw new NotFoundError(`no such container: ${idOrName}`);
+  }
+
+  private info(c: Container): ContainerInfo {
+    const state: ContainerState = {
+      status: c.status,
+      ...(c.exit !== undefined ? { exitCode: c.exit.exitCode, reason: c.exit.reason, ...(c.exit.message !== undefined ? { message: c.exit.message } : {}) } : {}),
+      oomKilled: c.exit?.reason === 'OOMKilled',
+      ...(c.startedAt !== undefined ? { startedAt: c.startedAt.toISOString() } : {}),
+      ...(c.finishedAt !== undefined ? { finishedAt: c.finishedAt.toISOString() } : {}),
+      restartCount: Math.max(0, c.runs - 1),
+      ...(c.memoryBytes !== undefined ? { memoryBytes: c.memoryBytes } : {}),
+    };
+    return {
+      id: c.id,
+      name: c.name,
+      image: c.image === undefined ? undefined : describe(c.image),
+      created: c.created.toISOString(),
+      argv: c.argv,
+      env: c.env,
+      workingDir: c.cwd,
+      mounts: (c.spec.mounts ?? []).map((m) => m.path),
+      limits: {
+        ...(c.spec.memory !== undefined ? { memory: c.spec.memory } : {}),
+        ...(c.spec.timeout !== undefined ? { timeout: c.spec.timeout } : {}),
+        maxOpenFiles: c.maxOpenFiles,
+        logLimit: c.logs.limit,
+      },
+      state,
+      logs: { bytes: c.logs.size, dropped: c.logs.dropped },
+    };
+  }
+
+  private generateName(): string {
+    for (;;) {
+      const name = `${pick(ADJECTIVES)}_${pick(NOUNS)}`;
+      if (!this.names.has(name)) return name;
+      const numbered = `${name}_${randomHex(2)}`;
+      if (!this.names.has(numbered)) return numbered;
+    }
+  }
+}
+
+async function resolveImage(store: ImageStore, image: Image | string): Promise<Image> {
+  if (typeof image !== 'string') return image;
+  const found = await store.get(image);
+  if (found === undefined) throw new NotFoundError(`image ${JSON.stringify(image)} is not in the store (load or pull it first)`);
+  return found;
+}
+
+async function compileBytes(key: string, bytes: Uint8Array, memoryPages: number | undefined): Promise<Compiled> {
+  const prepared = prepareModule(bytes, memoryPages);
+  const module = await WebAssembly.compile(prepared.bytes as Uint8Array<ArrayBuffer>);
+  return { key, module, memory: prepared.memory };
+}
+
+/** The image's `KEY=VALUE` list with `over` applied (same key: replaced in place; new keys appended). */
+function mergeEnv(base: readonly string[], over: ContainerSpec['env']): string[] {
+  const out = [...base];
+  const entries = over === undefined ? [] : Array.isArray(over) ? (over as readonly string[]) : Object.entries(over as Record<string, string>).map(([k, v]) => `${k}=${v}`);
+  for (const e of entries) {
+    const key = e.includes('=') ? e.slice(0, e.indexOf('=')) : e;
+    const at = out.findIndex((x) => x === key || x.startsWith(`${key}=`));
+    if (at >= 0) out[at] = e;
+    else out.push(e);
+  }
+  return out;
+}
+
+/**
+ * The path of the module `command` names in the image's root: a path with a `/` is
+ * resolved from `cwd` (absolute from the root); a bare name is looked up in the
+ * container's PATH (default Docker's), then in `cwd`.
+ */
+function findCommand(overlay: Overlay, command: string, cwd: string, env: readonly string[]): string | undefined {
+  const isFile = (p: string): boolean => overlay.resolve(overlay.root, p, true) instanceof FileNode;
+  const join = (dir: string, name: string): string => (dir.endsWith('/') ? dir + name : `${dir}/${name}`);
+  if (command.includes('/')) {
+    const p = command.startsWith('/') ? command : join(cwd, command);
+    return isFile(p) ? p : undefined;
+  }
+  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  for (const dir of [...pathVar.split(':').filter((d) => d.startsWith('/')), cwd]) {
+    const p = join(dir, command);
+    if (isFile(p)) return p;
+  }
+  return undefined;
+}
+
+function describe(image: Image): string {
+  return image.ref ?? image.descriptor.digest;
+}
+
+// Random bytes are drawn 4 KiB at a time: one getRandomValues call costs ~10 µs in Node.
+let randomPool = new Uint8Array(0);
+let randomAt = 0;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function randomHex(bytes: number): string {
+  if (randomAt + bytes > randomPool.length) {
+    randomPool = crypto.getRandomValues(new Uint8Array(4096));
+    randomAt = 0;
+  }
+  let s = '';
+  for (let i = 0; i < bytes; i++) s += HEX[randomPool[randomAt++] as number] as string;
+  return s;
+}
+
+function pick<T>(list: readonly T[]): T {
+  return list[Math.floor(Math.random() * list.length)] as T;
+}
+
+const ADJECTIVES = ['agile', 'bold', 'brave', 'calm', 'clever', 'eager', 'fair', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nimble', 'proud', 'quiet', 'rapid', 'sharp', 'steady', 'swift', 'tidy', 'vivid', 'wise', 'zesty'];
+const NOUNS = ['albatross', 'barge', 'canoe', 'cutter', 'dinghy', 'dory', 'ferry', 'galley', 'junk', 'kayak', 'ketch', 'launch', 'lugger', 'punt', 'raft', 'schooner', 'sloop', 'smack', 'tender', 'trawler', 'whaler', 'yawl'];
