@@ -42,7 +42,7 @@ const guestsDir = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(guestsDir);
 const wasmDir = path.join(guestsDir, 'wasm');
 
-const C_GUESTS = ['hello', 'fsops', 'fdbomb', 'http', 'wasicalls', 'escape', 'flood'];
+const C_GUESTS = ['hello', 'fsops', 'fdbomb', 'http', 'wasicalls', 'escape', 'flood', 'manyfiles', 'files'];
 const RUST_GUESTS = ['membomb', 'fsops_rs'];
 const AS_GUESTS = ['spin'];
 

@@ -26,6 +26,13 @@ export {
   type ChangeKind,
 } from './sandbox/runtime.js';
 export { LogRing, type LogEntry, type LogStream } from './sandbox/logs.js';
+export { parsePublish, type PublishSpec, type PortInfo, type VirtualConnection } from './sandbox/network.js';
+export { ConnectionClosedError } from './sandbox/net/host.js';
+// Volumes: named (in memory or on disk), host binds (opt-in), tmpfs, any filesystem you keep.
+export { tmpfsMount, fsMount, type MountEntry } from './sandbox/mounts.js';
+export { VolumeManager, Volume, VolumeError, parseVolumeSpec, type MountRequest, type VolumeInfo } from './sandbox/volumes.js';
+export { memoryVolumes, diskVolumes } from './platform/node/volumes.js';
+export type { MountFs } from './sandbox/vfs.js';
 export { ModuleError, type ModuleProblem } from './sandbox/module.js';
 export { parseSize, parseDuration } from './sandbox/units.js';
 export { setDefaultPlatform, defaultPlatform, type Platform } from './platform/platform.js';

@@ -308,7 +308,7 @@ describe('skiff load / images / inspect / history', () => {
       expect(info?.ImageConfig).toEqual(fx.configJSON);
     }
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toBe('skiff: no such image: nope\n');
+    expect(missing.stderr).toBe('skiff: no such container, image or volume: nope\n');
     expect((JSON.parse(missing.stdout) as { Id: string }[]).map((i) => i.Id)).toEqual([digest]);
 
     // history: newest first, the layer sizes against the non-empty entries

@@ -1021,3 +1021,39 @@ describe('http (C) over a scripted socket layer', () => {
     expect(readdirSync(data)).toEqual([]);
   });
 });
+
+describe('files (C)', () => {
+  it('runs its operations in order, one line each, and goes on after a failure', () => {
+    const dir = freshDir('files');
+    const r = runHere('files', {
+      args: [
+        'write', '/d/a', 'one', 'append', '/d/a', ' two', 'cat', '/d/a', 'mkdir', '/d/sub', 'ls', '/d',
+        'cat', '/d/missing', 'wait', '/d/a', '100', 'wait', '/d/never', '3', 'sleep', '1', 'rm', '/d/a', 'ls', '/d',
+      ],
+      preopens: { '/d': dir },
+    });
+    expect(r.stdout).toBe(
+      [
+        'write /d/a: ok',
+        'append /d/a: ok',
+        'cat /d/a: "one two"',
+        'mkdir /d/sub: ok',
+        'ls /d: a sub',
+        'cat /d/missing: ENOENT',
+        'wait /d/a: ok',
+        'wait /d/never: timeout',
+        'sleep 1: ok',
+        'rm /d/a: ok',
+        'ls /d: sub',
+        '',
+      ].join('\n'),
+    );
+    expect(r.code).toBe(1); // two operations failed
+    expect(readdirSync(dir)).toEqual(['sub']);
+  });
+
+  it('rejects an unknown operation or a missing argument', () => {
+    expect(runHere('files', { args: ['frobnicate'] })).toMatchObject({ code: 2, stderr: 'files: unknown operation frobnicate\n' });
+    expect(runHere('files', { args: ['write', '/x'] })).toMatchObject({ code: 2, stderr: 'files: write needs 2 argument(s)\n' });
+  });
+});

@@ -2,7 +2,8 @@
  * The README's examples run as written. Every ```js block runs as an ES module from a
  * scratch directory, importing `skiff` the way a user does (through package exports, so
  * `npm run build` must have run first — `npm test` does it). Every ```sh block then runs
- * in the same directory with its own $SKIFF_HOME, with `npx skiff` meaning this build.
+ * in the same directory with its own $SKIFF_HOME, with `npx skiff` meaning this build
+ * (and `guests/` and `dist/` there, as in a checkout).
  * ```bash blocks are setup commands (npm install, npm test) and are not run here.
  */
 import { spawnSync } from 'node:child_process';
@@ -21,6 +22,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'skiff-readme-'));
 mkdirSync(join(scratch, 'node_modules', '.bin'), { recursive: true });
 symlinkSync(root, join(scratch, 'node_modules', 'skiff'));
 symlinkSync(join(root, 'guests'), join(scratch, 'guests'));
+symlinkSync(join(root, 'dist'), join(scratch, 'dist')); // `node dist/examples/…` as in a checkout
 writeFileSync(join(scratch, 'node_modules', '.bin', 'skiff'), `#!/bin/sh\nexec node ${JSON.stringify(join(root, 'dist/src/cli/main.js'))} "$@"\n`);
 chmodSync(join(scratch, 'node_modules', '.bin', 'skiff'), 0o755);
 writeFileSync(join(scratch, 'package.json'), '{"type":"module","private":true}\n');

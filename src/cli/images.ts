@@ -27,8 +27,11 @@ import type { History } from '../layers/oci.js';
 import { Overlay } from '../layers/overlay.js';
 import { InvalidReferenceError, familiarName, parseReference } from '../layers/reference.js';
 import { NodeFiles } from '../platform/node/files.js';
+import { VolumeError, type VolumeManager } from '../sandbox/volumes.js';
 import { ellipsis, humanSize, parseTime, shortId, table, timeAgo } from './format.js';
-import { openImageStore } from './home.js';
+import { findContainer, inspectContainer } from './containers.js';
+import { ContainerStore } from './container-store.js';
+import { containersDir, openImageStore, openVolumes } from './home.js';
 import { type CommandContext, type IO, CliError, expectedMessage } from './io.js';
 import { loadBar } from './progress.js';
 
@@ -69,7 +72,7 @@ export function registerImageCommands(program: Command, ctx: CommandContext): vo
     .summary('Remove images')
     .description('Remove images: an image given by ref loses that ref; one given by ID loses all its refs. Blobs no remaining image uses are deleted.')
     .argument('<image...>', 'images to remove')
-    .option('-f, --force', 'remove an image given by ID even if it is referenced in several repositories')
+    .option('-f, --force', 'remove an image given by ID even if it is referenced in several repositories, or used by a container')
     .action((refs: string[], opts: { force?: boolean }) => rmi(ctx, refs, opts));
 
   program
@@ -81,13 +84,20 @@ export function registerImageCommands(program: Command, ctx: CommandContext): vo
 
   program
     .command('inspect')
-    .summary('Show detailed information on images')
-    .description('Show detailed information on images, as a JSON array')
-    .argument('<image...>', 'images to inspect')
+    .summary('Show detailed information on containers, images or volumes')
+    .description('Show detailed information on containers, images or volumes, as one JSON array')
+    .argument('<name...>', 'containers, images or volumes to inspect (a container is tried first, then an image, then a volume)')
+    .addOption(new Option('--type <type>', 'look for this kind only').choices(['container', 'image', 'volume']))
     .addHelpText(
       'after',
       `
-Each element has docker's keys: Id (the manifest digest), RepoTags, RepoDigests, Created,
+A container has docker's container keys: Id, Created, Path, Args, State {Status,
+Running, OOMKilled, Pid, ExitCode, Error, StartedAt, FinishedAt, and skiff's Reason},
+Image (its image's digest), Name, LogPath, HostConfig {Memory, Binds, Tmpfs, AutoRemove,
+and skiff's Timeout in ms}, Mounts, Config {Image, Cmd, Entrypoint, Env, WorkingDir,
+Labels, Volumes}. A volume has docker volume inspect's keys.
+
+An image has docker's keys: Id (the manifest digest), RepoTags, RepoDigests, Created,
 Author, Config {User, Env, Entrypoint, Cmd, WorkingDir, ExposedPorts, Volumes, Labels,
 StopSignal}, Architecture, Variant, Os, Size (bytes of the layer blobs) and
 RootFS {Type, Layers: the diffIDs}. skiff adds the OCI documents as stored:
@@ -95,7 +105,7 @@ RootFS {Type, Layers: the diffIDs}. skiff adds the OCI documents as stored:
   Manifest      the image manifest
   ImageConfig   the image config`,
     )
-    .action((refs: string[]) => inspect(ctx, refs));
+    .action((refs: string[], opts: { type?: 'container' | 'image' | 'volume' }) => inspect(ctx, refs, opts));
 
   program
     .command('history')
@@ -345,6 +355,16 @@ async function rmi(ctx: CommandContext, args: readonly string[], opts: { force?:
           );
         }
       }
+      if (opts.force !== true) {
+        // Docker's rule: an image a container was made from stays while the container does.
+        const names = (await store.list()).filter((s) => s.digest === digest && s.ref !== undefined).length;
+        const deletes = target === digest || names <= 1;
+        const users = deletes ? (await new ContainerStore(containersDir(io)).list()).filter((c) => c.config.Image === digest) : [];
+        if (users.length > 0) {
+          const ids = users.map((c) => c.config.Id.slice(0, 12)).join(', ');
+          throw new SkiffError('CONFLICT', `unable to delete ${arg} (must be forced with -f): the image is used by container ${ids}: remove the container first (skiff rm)`);
+        }
+      }
       const result = await store.remove(target);
       const deleted = [...result.deleted].sort((a, b) => Number(b === digest) - Number(a === digest)); // the image first
       await io.stdout.write([...result.untagged.map((r) => `Untagged: ${r}\n`), ...deleted.map((d) => `Deleted: ${d}\n`)].join(''));
@@ -366,15 +386,32 @@ async function tag(ctx: CommandContext, src: string, dst: string): Promise<void>
 // ---------------------------------------------------------------------------------------
 // inspect, history
 
-async function inspect(ctx: CommandContext, args: readonly string[]): Promise<void> {
+async function inspect(ctx: CommandContext, args: readonly string[], opts: { type?: 'container' | 'image' | 'volume' }): Promise<void> {
   const { io } = ctx;
   const store = await openImageStore(io);
   const out: unknown[] = [];
   const summaries = await store.list();
+  const want = (type: 'container' | 'image' | 'volume'): boolean => opts.type === undefined || opts.type === type;
+  let volumes: VolumeManager | undefined;
   for (const arg of args) {
     let image: Image;
     try {
-      image = await requireImage(store, arg);
+      const container = want('container') ? await findContainer(io, arg) : undefined;
+      if (container !== undefined) {
+        out.push(inspectContainer(io, container));
+        continue;
+      }
+      const found = want('image') ? await findImage(store, arg) : undefined;
+      if (found === undefined && want('volume')) {
+        volumes ??= openVolumes(io);
+        const info = volumes.inspect(arg);
+        if (!(info instanceof VolumeError)) {
+          out.push(info);
+          continue;
+        }
+      }
+      if (found === undefined) throw new NotFoundError(`no such ${opts.type ?? 'container, image or volume'}: ${arg}`);
+      image = found;
     } catch (e) {
       const message = expectedMessage(e);
       if (message === undefined) throw e;

@@ -33,16 +33,27 @@ export interface IO {
   readonly cwd: string;
   /** Milliseconds since the epoch, for "3 hours ago"; `Date.now` unless a test fixes it. */
   readonly now?: () => number;
+  /**
+   * Catches SIGINT and SIGTERM while a foreground command (`skiff run`) runs: `handler`
+   * is called instead of the process ending. Returns the function that stops catching.
+   * Absent (in-process tests): signals are not caught.
+   */
+  readonly onSignal?: (handler: (signal: Signal) => void) => () => void;
 }
+
+export type Signal = 'SIGINT' | 'SIGTERM';
 
 /**
  * An operation the command line itself refuses or cannot do (exit status 1), as opposed
  * to the library's typed `SkiffError`s, which main.ts prints the same way.
  */
 export class CliError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The exit status, when not the command's usual one for a failure (`skiff run`: 126, 127). */
+  readonly status: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.name = 'CliError';
+    this.status = options?.status;
   }
 }
 
@@ -54,6 +65,8 @@ export interface CommandContext {
    * error for one argument and continue with the others (`rmi a b c`), as docker does.
    */
   fail(): void;
+  /** Sets the exit status outright: a guest's exit code (`skiff run`). */
+  exit(status: number): void;
 }
 
 /**

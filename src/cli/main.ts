@@ -12,12 +12,13 @@
  *      unexpected exception (a bug) also exits 1, with its stack.
  *   2  usage error: unknown command or option, missing or extra argument, invalid
  *      option value; commander's message on stderr, then a pointer to `--help`.
- * Later, commands that run a guest (`skiff run`) exit with the guest's own status.
+ * `skiff run` exits with the guest's own status instead, and with docker run's 125, 126
+ * and 127 for its own failures (run.ts).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Input, Output } from './io.js';
+import type { Input, Output, Signal } from './io.js';
 import { run } from './program.js';
 
 /** The version in skiff's package.json, found upward from this file (src/cli or dist/src/cli). */
@@ -64,8 +65,17 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+/** While subscribed, SIGINT and SIGTERM go to `handler` instead of ending the process. */
+function onSignal(handler: (signal: Signal) => void): () => void {
+  const signals: Signal[] = ['SIGINT', 'SIGTERM'];
+  for (const s of signals) process.on(s, handler);
+  return () => {
+    for (const s of signals) process.off(s, handler);
+  };
+}
+
 process.exitCode = await run(
   process.argv.slice(2),
-  { stdin, stdout: output(process.stdout), stderr: output(process.stderr), env: process.env, cwd: process.cwd() },
+  { stdin, stdout: output(process.stdout), stderr: output(process.stderr), env: process.env, cwd: process.cwd(), onSignal },
   { version: packageVersion() },
 );

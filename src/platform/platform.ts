@@ -26,6 +26,42 @@ export interface Platform {
    * as trimming idle threads). Returns the function that cancels it.
    */
   later(ms: number, fn: () => void): () => void;
+  /**
+   * Host ports (Node): opens a real TCP listener on a loopback address and forwards each
+   * accepted connection to a duplex stream (`docker run -p`). Absent where the platform has
+   * no sockets (a browser): containers are then reached in-process only (`Runtime.fetch`).
+   */
+  readonly publish?: (options: PublishOptions) => Promise<PublishedPort>;
+}
+
+/** A duplex byte stream (a container's port, in practice): what each host connection is forwarded to. */
+export interface ForwardTarget {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  /** Ends both directions at once. */
+  close(): void;
+}
+
+export interface PublishOptions {
+  /** Host address to listen on (default 127.0.0.1); must be a loopback address. */
+  readonly address?: string;
+  /** Host port; 0 picks a free one. */
+  readonly port: number;
+  /**
+   * Opens the target for one accepted connection; undefined refuses it (the connection is
+   * closed). May be a promise (the target is busy): the connection waits, unread, meanwhile.
+   */
+  readonly connect: () => ForwardTarget | undefined | Promise<ForwardTarget | undefined>;
+}
+
+/** A listening host port. `close()` stops listening and ends every forwarded connection; idempotent. */
+export interface PublishedPort {
+  readonly address: string;
+  /** The port listened on (the one picked, when 0 was asked). */
+  readonly port: number;
+  /** Connections currently forwarded (for leak checks). */
+  readonly connections: number;
+  close(): Promise<void>;
 }
 
 let registered: Platform | undefined;

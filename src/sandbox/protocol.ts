@@ -72,15 +72,32 @@ export interface LayerRef {
 }
 
 /**
- * A filesystem mounted into the container (volumes.ts). `kind` says how the thread
+ * A filesystem mounted into the container (mounts.ts). `kind` says how the thread
  * builds its `MountFs`; the remaining fields (plain data and handles) are the mount
- * kind's own.
+ * kind's own: `tmpfs` (none: an empty filesystem made in the thread), `served`
+ * (`connection`: the handle of the run's `VolumeConnection`, channel-protocol.ts, the
+ * same for every served mount of the run; `index`: the mount's place in it).
  */
 export interface MountWire {
   readonly path: string;
   readonly readonly: boolean;
   readonly kind: string;
   readonly [field: string]: unknown;
+}
+
+/**
+ * The container's network arena (net/arena.ts): a SharedArrayBuffer the runtime allocates
+ * for each run that has ports, and its layout (plain data), from which the thread builds the
+ * listening sockets the guest finds at fd 3 onward (network.ts).
+ */
+export interface NetWire {
+  /** The arena's SharedArrayBuffer. */
+  readonly arena: Handle;
+  /** Listening ports, in fd order (fd 3 is the first). */
+  readonly ports: readonly number[];
+  readonly slots: number;
+  readonly ringBytes: number;
+  readonly backlog: number;
 }
 
 /** A memory the thread creates for a module that imports its memory (module.ts). */
@@ -136,6 +153,8 @@ export interface StartMessage {
   /** The upper layer of a previous run (a changeset tar), restored before the guest starts. */
   readonly upper?: Handle;
   readonly mounts: readonly MountWire[];
+  /** Listening sockets (absent: the container has no ports). */
+  readonly net?: NetWire;
   readonly limits: Limits;
   readonly stdin?: Handle;
   /** Send the upper back at exit (containers that may be restarted, diffed or committed). */

@@ -38,6 +38,17 @@
  * and the mounts; stdin if given. The working dir is made if missing; see worker.ts for
  * how wasi-libc sees it.
  *
+ * Ports (network.ts): a container listens on `ports` (default: the image's ExposedPorts
+ * tcp ports) through pre-opened listening sockets at fd 3 onward, before the directory
+ * preopens (wasmtime's `--tcplisten`; no environment variable is added). Each run gets its
+ * own network: an arena of connection slots shared with its thread, and the host
+ * listeners of `publish` (`-p 8080:80`: a real TCP listener on 127.0.0.1, Node only),
+ * opened before the guest starts (a host port in use fails `start`, exit 128) and closed
+ * when the run ends, however it ends; `kill` resolves once they are closed and the run's
+ * connections ended. In process, `connect(id, port)` gives a virtual connection (web
+ * streams) and `fetch(id, url)` an HTTP response, in the browser as in Node.
+ * `inspect().ports` lists each port's fd and host ports (`docker port`).
+ *
  * Errors: a spec that cannot run (no such image, no command, a module refused by
  * module.ts) throws at `create`; operations on an unknown container throw
  * `NotFoundError`; a name in use throws `SkiffError('CONFLICT')`. How a run ended is a
@@ -56,6 +67,9 @@ import { FileNode, Overlay } from '../layers/overlay.js';
 import { defaultPlatform, type Platform } from '../platform/platform.js';
 import { DEFAULT_LOG_LIMIT, LogRing, type LogEntry } from './logs.js';
 import { ModuleError, PAGE_SIZE, checkImports, prepareModule, type ModuleImport } from './module.js';
+import { RunMounts, releaseMounts, resolveMounts, type ContainerMount, type MountEntry } from './mounts.js';
+import type { VolumeManager } from './volumes.js';
+import { FIRST_LISTEN_FD, RunNetwork, containerPorts, fetchOver, type PortInfo, type PublishSpec, type VirtualConnection } from './network.js';
 import { ThreadPool, type PoolStats, type PooledThread } from './pool.js';
 import {
   CONTROL_STOP,
@@ -68,7 +82,6 @@ import {
   type ExitReason,
   type FromThread,
   type ImportedMemory,
-  type MountWire,
   type OutputBatch,
   type StartMessage,
   type StopReason,
@@ -92,20 +105,15 @@ export interface RuntimeOptions {
   readonly poolSize?: number;
   /** How long a stop request may go unanswered before the thread is terminated (ms). */
   readonly stopGraceMs?: number;
+  /**
+   * Named volumes, and the grant of host binds (volumes.ts; `memoryVolumes()` or
+   * `diskVolumes(dir)` in Node). Without it, specs may mount tmpfs and `ContainerMount`s only.
+   */
+  readonly volumes?: VolumeManager;
 }
 
-/**
- * A filesystem mounted into a container (volumes.ts provides them). For each run it
- * gives its wire form (plain data, with any SharedArrayBuffers or ports added to
- * `handles`), from which the container thread builds the mount.
- */
-export interface ContainerMount {
-  /** Absolute mount point in the container. */
-  readonly path: string;
-  attach(handles: Handles): MountWire;
-  /** The run ended (however it ended). */
-  detach?(): void;
-}
+/** A filesystem mounted into a container: mounts.ts (named volumes, binds, tmpfs, any `MountFs`). */
+export type { ContainerMount, MountEntry } from './mounts.js';
 
 export interface ContainerSpec {
   /** An image (or a ref or digest in `store`). Exactly one of `image` and `module`. */
@@ -124,7 +132,20 @@ export interface ContainerSpec {
   readonly env?: Readonly<Record<string, string>> | readonly string[];
   /** Replaces the image's WorkingDir. */
   readonly workingDir?: string;
-  readonly mounts?: readonly ContainerMount[];
+  /**
+   * Volumes, binds and tmpfs (mounts.ts): `docker run -v` strings (`data:/data`,
+   * `/host/dir:/mnt:ro`, `/anon`), requests (`{ type: 'tmpfs', target: '/tmp' }`), or
+   * `ContainerMount`s. Named volumes and binds need the runtime's `volumes`.
+   */
+  readonly mounts?: readonly MountEntry[];
+  /**
+   * TCP ports the guest listens on: pre-opened listening sockets at fd 3 onward, in this
+   * order, before the preopened directories (network.ts). Default: the image's
+   * ExposedPorts tcp ports, ascending. Published container ports not listed are added.
+   */
+  readonly ports?: readonly number[];
+  /** Host ports forwarded to container ports (`docker run -p`; loopback only; platforms with host sockets, i.e. Node). */
+  readonly publish?: readonly PublishSpec[];
   /** Memory limit in bytes (rounded down to 64 KiB pages). */
   readonly memory?: number;
   /** Wall-clock limit of each run, in ms. */
@@ -176,7 +197,10 @@ export interface ContainerInfo {
   readonly argv: readonly string[];
   readonly env: readonly string[];
   readonly workingDir: string;
+  /** Docker's `-v` form of each mount (`data:/data`, `/host:/mnt:ro`, `tmpfs:/tmp`). */
   readonly mounts: readonly string[];
+  /** The ports it listens on, with their fds and host ports (`docker port`). */
+  readonly ports: readonly PortInfo[];
   readonly limits: { readonly memory?: number; readonly timeout?: number; readonly maxOpenFiles: number; readonly logLimit: number };
   readonly state: ContainerState;
   readonly logs: { readonly bytes: number; readonly dropped: number };
@@ -209,6 +233,10 @@ interface Container {
   runs: number;
   memoryBytes: number | undefined;
   upper: Uint8Array | undefined;
+  /** The spec's mounts, resolved at create (volumes in use until `remove`). */
+  readonly mounts: readonly ContainerMount[];
+  /** Container ports, in fd order (network.ts). */
+  readonly ports: readonly number[];
   /** The run in progress. */
   current: Run | undefined;
   waiters: ((status: ExitStatus) => void)[];
@@ -216,11 +244,13 @@ interface Container {
 
 interface Run {
   readonly serial: number;
+  /** The run's network (arena, host ports), when the container has ports; closed when the run ends. */
+  network?: RunNetwork;
   thread: PooledThread | undefined;
   stop: StopReason | undefined;
   timers: ReturnType<typeof setTimeout>[];
-  /** Mounts attached for this run (detached when it ends). */
-  mounts: readonly ContainerMount[];
+  /** The run's mounts: its volume server, closed when the run ends (mounts.ts). */
+  mounts: RunMounts | undefined;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -230,6 +260,8 @@ export class Runtime {
   private readonly store: ImageStore | undefined;
   private readonly pool: ThreadPool;
   private readonly stopGraceMs: number;
+  /** Named volumes and the bind grant (`RuntimeOptions.volumes`), if any. */
+  readonly volumes: VolumeManager | undefined;
   private readonly containers = new Map<string, Container>();
   private readonly names = new Map<string, Container>();
   private readonly compiled = new Map<string, Promise<Compiled>>();
@@ -242,6 +274,7 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     this.platform = options.platform ?? defaultPlatform();
     this.store = options.store;
+    this.volumes = options.volumes;
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.pool = new ThreadPool(this.platform, THREAD_MODULE, options.poolSize);
   }
@@ -259,9 +292,12 @@ export class Runtime {
 
   /** Terminates every thread; running containers end as killed. The runtime is unusable after. */
   async close(): Promise<void> {
+    const networks: Promise<void>[] = [];
     for (const c of this.containers.values()) {
+      if (c.current?.network !== undefined) networks.push(c.current.network.close());
       if (c.current !== undefined) this.finish(c, c.current, { exitCode: 137, reason: 'Killed', message: 'the runtime was closed' });
     }
+    await Promise.all(networks);
     await this.pool.close();
   }
 
@@ -307,7 +343,13 @@ export class Runtime {
     if (cwd !== '/' || spec.workingDir !== undefined || (image?.config.config?.WorkingDir ?? '') !== '') {
       if (!env.some((e) => e.startsWith('PWD='))) env.push(`PWD=${cwd}`);
     }
+    const ports = containerPorts(spec.ports, image?.config.config?.ExposedPorts, spec.publish);
+    if ((spec.publish?.length ?? 0) > 0 && this.platform.publish === undefined) {
+      throw new SkiffError('UNSUPPORTED', `publishing host ports needs host sockets, which the ${this.platform.name} platform lacks: reach the container with runtime.fetch or runtime.connect`);
+    }
     const id = randomHex(32);
+    // Last, so that nothing after it can fail: a named volume is in use from here until `remove`.
+    const mounts = resolveMounts(this.volumes, spec.mounts ?? [], id);
     const c: Container = {
       id,
       name,
@@ -320,6 +362,7 @@ export class Runtime {
       cwd,
       spec,
       memoryPages,
+      ports,
       maxOpenFiles: spec.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES,
       logs: new LogRing(spec.logLimit ?? DEFAULT_LOG_LIMIT),
       status: 'created',
@@ -329,6 +372,7 @@ export class Runtime {
       runs: 0,
       memoryBytes: undefined,
       upper: undefined,
+      mounts,
       current: undefined,
       waiters: [],
     };
@@ -344,7 +388,7 @@ export class Runtime {
   async start(idOrName: string): Promise<void> {
     const c = this.get(idOrName);
     if (c.status === 'running') return;
-    const run: Run = { serial: ++this.serial, thread: undefined, stop: undefined, timers: [], mounts: [] };
+    const run: Run = { serial: ++this.serial, thread: undefined, stop: undefined, timers: [], mounts: undefined };
     c.current = run;
     c.status = 'running';
     c.exit = undefined;
@@ -352,6 +396,15 @@ export class Runtime {
     c.finishedAt = undefined;
     c.runs++;
     c.logs.reopen();
+    // Mounts first: Docker's populate rule, and the run's volume server (closed in `finish`).
+    const mounts = RunMounts.open(c.mounts, c.layers);
+    if (typeof mounts === 'string') {
+      this.log(c, 'stderr', `skiff: ${mounts}\n`);
+      this.finish(c, run, { exitCode: 126, reason: 'Error', message: mounts });
+      return;
+    }
+    run.mounts = mounts;
+    if (c.ports.length > 0 && !(await this.openNetwork(c, run))) return;
     let thread: PooledThread;
     try {
       thread = await this.pool.acquire(c.compiled.key);
@@ -393,6 +446,8 @@ export class Runtime {
     const done = this.wait(c.id);
     this.stop(c, run, 'Killed');
     await done;
+    // Its host ports are free and its connections closed when kill resolves.
+    await run.network?.close();
     return true;
   }
 
@@ -402,8 +457,12 @@ export class Runtime {
     await this.start(idOrName);
   }
 
-  /** Forgets a container. A running one is refused unless `force` (then killed first). */
-  async remove(idOrName: string, options: { force?: boolean } = {}): Promise<void> {
+  /**
+   * Forgets a container. A running one is refused unless `force` (then killed first). Its
+   * volumes are no longer in use by it; with `volumes`, its anonymous volumes are removed
+   * too (`docker rm -v`).
+   */
+  async remove(idOrName: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.get(idOrName);
     if (c.current !== undefined) {
       if (!options.force) throw new SkiffError('CONFLICT', `container ${c.name} is running: kill it first, or remove it with force`);
@@ -412,6 +471,81 @@ export class Runtime {
     this.containers.delete(c.id);
     this.names.delete(c.name);
     c.logs.close();
+    releaseMounts(this.volumes, c.id, c.mounts, { anonymous: options.volumes === true });
+  }
+
+  // ---------------------------------------------------------------- network
+
+  /**
+   * A connection to the running container's `port` (in memory; no socket): its
+   * `readable` is what the guest sends, its `writable` what it reads (closing it is a
+   * half-close), `close()` ends both. Resolves once it is queued on the port's listening
+   * socket (it waits while all of the container's connection slots are taken). Throws
+   * `SkiffError('CONFLICT')` when the container is not running or refuses the connection,
+   * `NotFoundError` when it does not listen on `port`. When the run ends, the
+   * connection's streams error with `ConnectionClosedError`.
+   */
+  async connect(idOrName: string, port: number): Promise<VirtualConnection> {
+    const c = this.get(idOrName);
+    if (!c.ports.includes(port)) throw new NotFoundError(`container ${c.name} does not listen on port ${port} (its ports: ${c.ports.join(', ') || 'none'})`);
+    const network = c.current?.network;
+    if (network === undefined) throw new SkiffError('CONFLICT', `connection refused: container ${c.name} is not running`);
+    const conn = await network.connect(port);
+    if (conn === undefined) throw new SkiffError('CONFLICT', `connection refused: container ${c.name}, port ${port} (${c.current?.network === network ? 'too many connections waiting' : 'the container stopped'})`);
+    return conn;
+  }
+
+  /**
+   * `fetch` against the container's HTTP server, in memory (network.ts `fetchOver`):
+   * `input` is a URL, whose port picks the container port (`http://web/` is port 80), or
+   * a path (`/hits`), which goes to the container's first port. Rejects as `fetch` does
+   * (a `TypeError` whose `cause` says why) when the container is not running or does not
+   * answer HTTP.
+   */
+  fetch(idOrName: string, input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    let c: Container;
+    try {
+      c = this.get(idOrName);
+    } catch (e) {
+      return Promise.reject(new TypeError('fetch failed', { cause: e }));
+    }
+    return fetchOver((port) => this.connect(c.id, port), c.ports[0], input, init);
+  }
+
+  /** Open connections of the container's current run: virtual ones, and those forwarded from its host ports (for leak checks). */
+  connections(idOrName: string): { readonly virtual: number; readonly forwarded: number } {
+    return this.get(idOrName).current?.network?.connections ?? { virtual: 0, forwarded: 0 };
+  }
+
+  /** Opens the run's network before its thread starts; false if the run ended meanwhile. A host port that cannot be opened ends the run (128) and throws. */
+  private async openNetwork(c: Container, run: Run): Promise<boolean> {
+    let network: RunNetwork;
+    try {
+      network = await RunNetwork.open(this.platform, c.ports, c.spec.publish ?? []);
+    } catch (e) {
+      const message = (e as Error).message;
+      this.log(c, 'stderr', `skiff: ${message}\n`);
+      this.finish(c, run, { exitCode: 128, reason: 'Error', message });
+      throw e;
+    }
+    if (c.current !== run) {
+      void network.close();
+      return false;
+    }
+    run.network = network;
+    return true;
+  }
+
+  private portInfo(c: Container): PortInfo[] {
+    const bound = c.current?.network?.bindings();
+    return c.ports.map((containerPort, i) => ({
+      containerPort,
+      protocol: 'tcp' as const,
+      fd: FIRST_LISTEN_FD + i,
+      published: (bound ?? (c.spec.publish ?? []).map((p) => ({ containerPort: p.containerPort, hostAddress: p.hostAddress ?? '127.0.0.1', hostPort: p.hostPort ?? 0 })))
+        .filter((b) => b.containerPort === containerPort)
+        .map((b) => ({ hostAddress: b.hostAddress, hostPort: b.hostPort })),
+    }));
   }
 
   // ---------------------------------------------------------------- reading
@@ -463,8 +597,6 @@ export class Runtime {
       wire.encoded ??= encodeLayerIndex(l);
       return { key: wire.key, meta: h.add(wire.encoded.meta), bytes: h.add(wire.encoded.bytes) };
     });
-    const specMounts = c.spec.mounts ?? [];
-    run.mounts = specMounts;
     const evict = t.evictions();
     return {
       v: PROTOCOL_VERSION,
@@ -478,7 +610,8 @@ export class Runtime {
       cwd: c.cwd,
       layers,
       ...(c.upper !== undefined ? { upper: h.add(c.upper) } : {}),
-      mounts: specMounts.map((m) => m.attach(h)),
+      mounts: run.mounts?.wires(h) ?? [],
+      ...(run.network !== undefined ? { net: run.network.wire(h) } : {}),
       limits: { ...(c.memoryPages !== undefined ? { memoryPages: c.memoryPages } : {}), maxOpenFiles: c.maxOpenFiles },
       ...(c.spec.stdin !== undefined ? { stdin: h.add(c.spec.stdin) } : {}),
       keepUpper: c.spec.keepFiles ?? true,
@@ -550,6 +683,8 @@ export class Runtime {
       Atomics.store(t.control, CONTROL_STOP, stopCode(run.stop));
       Atomics.notify(t.control, CONTROL_STOP);
     }
+    // A guest blocked in accept, recv or poll sleeps on the arena's WAKE word, not on the control word.
+    run.network?.wakeGuest();
     post(t.thread, { v: PROTOCOL_VERSION, type: 'stop', run: run.serial, reason: run.stop });
     run.timers.push(
       setTimeout(
@@ -566,7 +701,8 @@ export class Runtime {
   private finish(c: Container, run: Run, status: ExitStatus): void {
     if (c.current !== run) return;
     for (const timer of run.timers) clearTimeout(timer);
-    for (const m of run.mounts) m.detach?.();
+    void run.network?.close();
+    void run.mounts?.close();
     c.current = undefined;
     c.status = 'exited';
     c.exit = status;
@@ -667,7 +803,8 @@ export class Runtime {
       argv: c.argv,
       env: c.env,
       workingDir: c.cwd,
-      mounts: (c.spec.mounts ?? []).map((m) => m.path),
+      mounts: c.mounts.map((m) => m.source ?? m.path),
+      ports: this.portInfo(c),
       limits: {
         ...(c.spec.memory !== undefined ? { memory: c.spec.memory } : {}),
         ...(c.spec.timeout !== undefined ? { timeout: c.spec.timeout } : {}),

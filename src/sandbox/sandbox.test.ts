@@ -6,6 +6,8 @@ import { ImageStore } from '../layers/image-store.js';
 import { nodePlatform } from '../platform/node/index.js';
 import { setDefaultPlatform } from '../platform/platform.js';
 import { ModuleError } from './module.js';
+import { memoryVolumes } from '../platform/node/volumes.js';
+import { Runtime } from './runtime.js';
 import { Sandbox } from './sandbox.js';
 
 // What the package entry (src/index.ts) does.
@@ -75,5 +77,29 @@ describe('Sandbox.run', () => {
     ]);
     await expect(Sandbox.run(bad)).rejects.toThrow(ModuleError);
     await expect(Sandbox.run(bad)).rejects.toThrow(/env\.host/);
+  });
+});
+
+describe('Sandbox.run with volumes', () => {
+  it('grants a tmpfs on any runtime, and named volumes and binds only through a runtime that has volumes', async () => {
+    const files = await guest('files');
+    const r = await Sandbox.run(files, { args: ['write', '/tmp/x', 'scratch', 'cat', '/tmp/x'], volumes: [{ type: 'tmpfs', target: '/tmp' }] });
+    expect(r).toMatchObject({ exitCode: 0, stdout: 'write /tmp/x: ok\ncat /tmp/x: "scratch"\n' });
+    await expect(Sandbox.run(files, { volumes: ['notes:/data'] })).rejects.toThrow(/this runtime has no volumes/);
+
+    const volumes = memoryVolumes();
+    const runtime = new Runtime({ volumes });
+    try {
+      const w = await Sandbox.run(files, { runtime, args: ['write', '/data/n', 'kept'], volumes: ['notes:/data', '/anon'] });
+      expect(w.exitCode).toBe(0);
+      const read = await Sandbox.run(files, { runtime, args: ['cat', '/data/n'], volumes: ['notes:/data:ro'] });
+      expect(read.stdout).toBe('cat /data/n: "kept"\n');
+      // The named volume stays; the anonymous one went with its run (`docker run --rm`).
+      expect(volumes.list().map((v) => v.name)).toEqual(['notes']);
+      expect(volumes.usersOf('notes')).toEqual([]);
+      await expect(Sandbox.run(files, { runtime, volumes: ['/etc:/host'] })).rejects.toThrow(/host bind mounts are not granted/);
+    } finally {
+      await runtime.close();
+    }
   });
 });

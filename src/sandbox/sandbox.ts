@@ -18,10 +18,11 @@
  * How the run ended is a value: `{ exitCode, reason }`. It throws only when the program
  * cannot be run at all (a module that imports what a container does not provide, or
  * whose memory exceeds the limit — `ModuleError`; an image without a command; an image
- * ref not in `store`).
+ * ref not in `store`; a volume that cannot be mounted: a bad `-v` string, a named volume
+ * or bind on a runtime without volumes, a bind the volumes do not grant).
  */
 import type { Image, ImageStore } from '../layers/image-store.js';
-import { Runtime, type ContainerMount, type ContainerSpec, type ExitReason } from './runtime.js';
+import { Runtime, type ContainerSpec, type ExitReason, type MountEntry } from './runtime.js';
 import { parseDuration, parseSize } from './units.js';
 
 export interface RunOptions {
@@ -31,8 +32,16 @@ export interface RunOptions {
   env?: Readonly<Record<string, string>>;
   /** argv[0] of a bare module (default `main.wasm`). */
   name?: string;
-  /** Filesystems to mount (volumes.ts). */
-  volumes?: readonly ContainerMount[];
+  /**
+   * Filesystems to mount (mounts.ts), each an explicit grant: `{ type: 'tmpfs', target }`
+   * (scratch space gone with the run), `ContainerMount`s (`fsMount(path, fs)`: any
+   * filesystem you keep), or Docker `-v` strings resolved by the runtime's volumes
+   * (`new Runtime({ volumes: memoryVolumes() })`): `name:/path[:ro]` (a named volume,
+   * created on first use, kept after the run), `/host/dir:/path[:ro]` (a host bind, only
+   * if the runtime's volumes grant binds). An anonymous volume (`/path`) is removed with
+   * the run, as with `docker run --rm`.
+   */
+  volumes?: readonly MountEntry[];
   /** Memory limit: bytes, or a size like `64m`. */
   memory?: number | string;
   /** Wall-clock limit: ms, or a duration like `500ms` or `2s`. */
@@ -105,7 +114,7 @@ export const Sandbox = {
         stderr: logs.text('stderr'),
       };
     } finally {
-      await runtime.remove(c.id, { force: true });
+      await runtime.remove(c.id, { force: true, volumes: true });
     }
   },
 };

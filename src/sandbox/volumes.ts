@@ -22,7 +22,9 @@
  * → `ResolvedMount`; if `populate`, `populateFromImage(imageRoot, '/var/lib/app', volume)`
  * (Docker's rule: an empty volume mounted over image content gets a copy of it, once);
  * serve `fs` to the container thread (remote-fs.ts `VolumeServer`); when the container is
- * removed, `manager.release(containerId)`.
+ * removed, `manager.release(containerId)`. mounts.ts does exactly this for the runtime
+ * (`resolveMounts` at create, populate and one server per run at start, `releaseMounts`
+ * at remove).
  *
  * Outcomes users cause (a bad name, a volume in use) are `VolumeError` values with a
  * message that says what to do; filesystem failures are `Errno` values.

@@ -6,10 +6,15 @@
  *   1. the module and the layer indexes come from this thread's caches, or from the
  *      message (then cached by key); the root is `new Overlay(layers)`, plus the upper
  *      of a previous run (`applyChangeset`); the working directory is made if missing;
- *      the namespace is the root plus the mounts;
- *   2. the guest runs synchronously under `Preview1`, with `/` preopened. Its output is
- *      batched (`OutputBuffer`); at every WASI call the control word is checked, and a
- *      stop request unwinds the guest with a `StopSignal`;
+ *      the namespace is the root plus the mounts (mounts.ts: mount points made in it,
+ *      tmpfs made here, volumes and binds reached over the run's volume channel, which
+ *      is closed when the run exits);
+ *   2. the guest runs synchronously under `Preview1`, with its listening sockets (the
+ *      start message's `net`, network.ts) at fd 3 onward and `/` preopened after them.
+ *      Its output is batched (`OutputBuffer`); at every WASI call the control word is
+ *      checked, and a stop request unwinds the guest with a `StopSignal` (a guest blocked
+ *      on a socket sleeps on the network arena's WAKE word, which the runtime bumps after
+ *      a stop request);
  *   3. the outcome becomes an `exited` message: the exit code, the reason (Completed /
  *      Error / OOMKilled / Killed / DeadlineExceeded), the remaining output, and the upper
  *      layer as a changeset tar when asked for.
@@ -45,9 +50,10 @@ import {
   type StopReason,
   type ToThread,
 } from './protocol.js';
-import { Vfs, type MountSpec } from './vfs.js';
+import { mountNamespace } from './mounts.js';
 import type { WasiClock } from './wasi/options.js';
 import { Preview1 } from './wasi/preview1.js';
+import { guestNetwork } from './network.js';
 
 /** Output is sent when this many bytes are pending… */
 export const FLUSH_BYTES = 64 * 1024;
@@ -61,9 +67,6 @@ class StopSignal {
   constructor(readonly reason: StopReason) {}
 }
 
-/** Builds the filesystem of a mount from its wire form. Provided by volumes (not yet): refuse. */
-export type MountFactory = (wire: StartMessage['mounts'][number], handles: readonly unknown[]) => MountSpec;
-
 export function main(port: ThreadPort): void {
   const thread = new ContainerThread(port);
   port.onMessage((raw) => thread.receive(raw));
@@ -76,6 +79,8 @@ class ContainerThread {
   private readonly modules = new Map<string, WebAssembly.Module>();
   private readonly layers = new Map<string, LayerIndex>();
   private control: Int32Array | undefined;
+  /** Closes the current run's mounts (mounts.ts `Namespace.close`). */
+  private unmount: (() => void) | undefined;
   private current: { run: number; stop: StopReason | undefined } | undefined;
   private readonly clock: WasiClock;
 
@@ -153,8 +158,14 @@ class ContainerThread {
       stderr(`skiff: working directory ${m.cwd}: ${cwd.code}\n`);
       return this.exit(m, output, overlay, { code: 126, reason: 'Error', message: `working directory ${m.cwd}: ${cwd.code}` }, 0);
     }
-    if (m.mounts.length > 0) throw new Error('mounts are not supported yet by this container thread');
-    const vfs = new Vfs(new OverlayFs(overlay));
+    // The namespace: the root plus the mounts, their mount points made (mounts.ts).
+    const namespace = mountNamespace(new OverlayFs(overlay), m.mounts, handles);
+    if (typeof namespace === 'string') {
+      stderr(`skiff: ${namespace}\n`);
+      return this.exit(m, output, overlay, { code: 126, reason: 'Error', message: namespace }, 0);
+    }
+    this.unmount = namespace.close;
+    const vfs = namespace.vfs;
 
     const control = this.control;
     const current = this.current;
@@ -177,6 +188,8 @@ class ContainerThread {
       clock: this.clock,
       maxOpenFiles: m.limits.maxOpenFiles,
       checkpoint,
+      // Listening sockets at fd 3 onward (before the preopens) and the waiter blocking calls sleep on.
+      ...guestNetwork(m.net, handles),
     });
 
     let memory: WebAssembly.Memory | undefined;
@@ -226,6 +239,9 @@ class ContainerThread {
   }
 
   private async exit(m: StartMessage, output: OutputBuffer, overlay: Overlay, outcome: Outcome, memoryBytes: number): Promise<void> {
+    // The run's volume connection ends with it (the runtime then closes its server).
+    this.unmount?.();
+    this.unmount = undefined;
     const handles = new Handles();
     let upper: number | undefined;
     if (m.keepUpper) {

@@ -1,5 +1,6 @@
-/** The Node platform (see ../platform.ts): worker_threads, unref'd timers. */
+/** The Node platform (see ../platform.ts): worker_threads, unref'd timers, loopback host ports. */
 import type { Platform } from '../platform.js';
+import { publishPort } from './publish.js';
 import { nodeThreads } from './threads.js';
 
 export const nodePlatform: Platform = {
@@ -10,4 +11,5 @@ export const nodePlatform: Platform = {
     timer.unref();
     return () => clearTimeout(timer);
   },
+  publish: publishPort,
 };

@@ -5,7 +5,7 @@ import { Arena } from '../../sandbox/net/arena.js';
 import { GuestNet } from '../../sandbox/net/guest.js';
 import { ContainerNetwork } from '../../sandbox/net/host.js';
 import type { ExtraDescriptor } from '../../sandbox/wasi/options.js';
-import { publishPort } from './publish.js';
+import { publishPort, type ForwardTarget } from './publish.js';
 
 describe('publishPort', () => {
   it('forwards a real loopback TCP connection to a container port and back', async () => {
@@ -43,6 +43,25 @@ describe('publishPort', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(net.openConnections).toBe(0);
     net.shutdown();
+  });
+
+  it('a connection may wait for its target (unread meanwhile); one that left is closed when its target comes', async () => {
+    let release: (t: ForwardTarget) => void = () => {};
+    const closed: string[] = [];
+    // A target that sends nothing and ends at once.
+    const target = (name: string): ForwardTarget => ({ readable: new ReadableStream({ start: (c) => c.close() }), writable: new WritableStream(), close: () => closed.push(name) });
+    const pub = await publishPort({ port: 0, connect: () => new Promise<ForwardTarget>((r) => (release = r)) });
+    const s = tcpConnect(pub.port, '127.0.0.1');
+    await new Promise((r) => s.on('connect', r));
+    s.destroy();
+    await new Promise((r) => setTimeout(r, 10));
+    // Like a connection in a listen backlog: its EOF is seen once it is taken.
+    expect(pub.connections).toBe(1);
+    release(target('late'));
+    for (let i = 0; i < 100 && pub.connections > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(pub.connections).toBe(0);
+    expect(closed).toEqual(['late']);
+    await pub.close();
   });
 
   it('refuses non-loopback addresses', async () => {

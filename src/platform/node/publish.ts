@@ -8,30 +8,9 @@
  * and destroys every forwarded connection; it is idempotent.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { ForwardTarget, PublishedPort, PublishOptions } from '../platform.js';
 
-/** A duplex byte stream (a container's port, in practice): what each TCP connection is forwarded to. */
-export interface ForwardTarget {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
-  close(): void;
-}
-
-export interface PublishedPort {
-  readonly address: string;
-  readonly port: number;
-  /** Connections currently forwarded. */
-  readonly connections: number;
-  close(): Promise<void>;
-}
-
-export interface PublishOptions {
-  /** Host address to listen on (default 127.0.0.1); must be a loopback address. */
-  readonly address?: string;
-  /** Host port; 0 picks a free one. */
-  readonly port: number;
-  /** Opens the target for one accepted socket; undefined refuses it (the socket is closed). */
-  readonly connect: () => ForwardTarget | undefined;
-}
+export type { ForwardTarget, PublishedPort, PublishOptions } from '../platform.js';
 
 export async function publishPort(options: PublishOptions): Promise<PublishedPort> {
   const address = options.address ?? '127.0.0.1';
@@ -39,14 +18,29 @@ export async function publishPort(options: PublishOptions): Promise<PublishedPor
     throw new Error(`refusing to publish on ${address}: only loopback addresses (127.0.0.0/8, ::1) are allowed`);
   }
   const sockets = new Set<Socket>();
+  let closed = false;
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    const conn = options.connect();
-    if (conn === undefined) {
-      socket.destroy();
-      return;
-    }
     sockets.add(socket);
-    forward(socket, conn, () => sockets.delete(socket));
+    const forwardTo = (conn: ForwardTarget | undefined): void => {
+      if (conn === undefined || socket.destroyed || closed) {
+        conn?.close();
+        socket.destroy();
+        sockets.delete(socket);
+        return;
+      }
+      forward(socket, conn, () => sockets.delete(socket));
+    };
+    // A socket waiting for its target is not read meanwhile; an error just closes it.
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => sockets.delete(socket));
+    let target: ReturnType<PublishOptions['connect']>;
+    try {
+      target = options.connect();
+    } catch {
+      target = undefined;
+    }
+    if (target instanceof Promise) target.then(forwardTo, () => forwardTo(undefined));
+    else forwardTo(target);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -66,6 +60,7 @@ export async function publishPort(options: PublishOptions): Promise<PublishedPor
     },
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
+        closed = true;
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       })),

@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { Volume, createFsFromVolume } from 'memfs';
+import type { HostStats, SyncFs } from '../../sandbox/path-fs.js';
 import type { HostFs } from '../../sandbox/volumes.js';
 import { VolumeManager } from '../../sandbox/volumes.js';
 
@@ -27,10 +28,50 @@ export function diskVolumes(home: string, options: { allowBind?: boolean } = {})
 export function memoryVolumes(options: { allowBind?: boolean; now?: () => Date } = {}): VolumeManager {
   const allowBind = options.allowBind === true && process.platform !== 'win32';
   return new VolumeManager({
-    fs: createFsFromVolume(new Volume()),
+    fs: memfs(),
     home: '/',
     ...(allowBind ? { hostFs: nodeHostFs } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
+  });
+}
+
+/**
+ * A memfs volume as a `SyncFs`, with two memfs defects fixed so that a guest sees what
+ * Linux shows (the `fsops` guest's transcript, guests/expected/fsops.txt):
+ * - `renameSync` onto an existing name leaves the directory's child count one too high
+ *   (memfs's `Link.setChild` counts the replaced child again), so the directory can
+ *   never be removed (`rmdir`: ENOTEMPTY). The existing target is removed first; memfs
+ *   is synchronous and in this thread, so nothing can observe the two steps apart.
+ * - `lstatSync` of a symlink reports size 0; Linux reports the target's length in bytes.
+ */
+export function memfs(): SyncFs {
+  const fs = createFsFromVolume(new Volume());
+  const encoder = new TextEncoder();
+  const lstatSync = fs.lstatSync.bind(fs) as unknown as SyncFs['lstatSync'];
+  return Object.assign(Object.create(fs) as SyncFs, {
+    lstatSync(path: string, options: { bigint: true }): HostStats | undefined {
+      const st = lstatSync(path, options);
+      if (st === undefined || !st.isSymbolicLink() || st.size !== 0n) return st;
+      const size = BigInt(encoder.encode(String(fs.readlinkSync(path))).length);
+      return Object.create(st, { size: { value: size, enumerable: true } }) as HostStats;
+    },
+    renameSync(from: string, to: string): void {
+      let target: HostStats | undefined;
+      try {
+        target = lstatSync(to, { bigint: true });
+      } catch {
+        target = undefined;
+      }
+      if (target !== undefined) {
+        const source = lstatSync(from, { bigint: true });
+        // Same file (two links), or a mismatch rename(2) refuses: leave it to memfs.
+        if (source !== undefined && source.ino !== target.ino && source.isDirectory() === target.isDirectory()) {
+          if (target.isDirectory()) fs.rmdirSync(to);
+          else fs.unlinkSync(to);
+        }
+      }
+      fs.renameSync(from, to);
+    },
   });
 }
 

@@ -52,13 +52,17 @@ class Connection implements ExtraDescriptor {
   ) {}
   read(dst: Uint8Array): number | Errno {
     const ring = this.arena.toGuest(this.slot);
+    // Flags before bytes: the host publishes its last bytes before it sets END, so an END
+    // seen here means every byte is already visible (read the other way round, bytes and
+    // END arriving in between would read as EOF with the bytes left unread).
+    const ended = (ring.flags() & (RING_END | RING_CLOSED)) !== 0;
     const n = ring.read(dst);
     if (n > 0) {
       // Space freed: the host may have more to push.
       this.arena.ringDoorbell();
       return n;
     }
-    return ring.flags() & (RING_END | RING_CLOSED) ? 0 : EAGAIN;
+    return ended ? 0 : EAGAIN;
   }
   write(src: Uint8Array): number | Errno {
     const ring = this.arena.fromGuest(this.slot);
@@ -72,8 +76,8 @@ class Connection implements ExtraDescriptor {
   ready(kind: 'read' | 'write'): { ready: boolean; nbytes: number; hangup: boolean } {
     if (kind === 'read') {
       const ring = this.arena.toGuest(this.slot);
+      const ended = (ring.flags() & (RING_END | RING_CLOSED)) !== 0; // before the bytes, as in read()
       const n = ring.available();
-      const ended = (ring.flags() & (RING_END | RING_CLOSED)) !== 0;
       return { ready: n > 0 || ended, nbytes: n, hangup: ended && n === 0 };
     }
     const ring = this.arena.fromGuest(this.slot);

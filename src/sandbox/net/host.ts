@@ -79,6 +79,19 @@ export class ContainerNetwork {
     Atomics.notify(this.arena.words, CTRL_DOORBELL);
   }
 
+  /**
+   * Resolves at the next change the guest signals (a connection released, bytes moved),
+   * or at once when the network is shut down: for a caller waiting for a free slot.
+   */
+  whenChanged(): Promise<void> {
+    return this.stopped ? Promise.resolve() : this.change();
+  }
+
+  /** Whether `shutdown` was called. */
+  get isShutdown(): boolean {
+    return this.stopped;
+  }
+
   /** Connections not yet released by both sides (for leak checks). */
   get openConnections(): number {
     return this.open.size;
@@ -102,8 +115,11 @@ export class ContainerNetwork {
     const fromGuest = arena.fromGuest(slot);
     let readDone = false;
     let writeDone = false;
+    let released = false;
     const release = (): void => {
-      if (!readDone || !writeDone) return;
+      // Once: a second release after the slot was freed (and maybe reused) would mark a slot that is no longer ours.
+      if (!readDone || !writeDone || released) return;
+      released = true;
       arena.orSlotState(slot, SLOT_HOST_RELEASED);
       this.streams.delete(slot);
       this.reclaim();
@@ -118,6 +134,9 @@ export class ContainerNetwork {
         pull: async (c) => {
           for (;;) {
             if (this.stopped) throw new ConnectionClosedError('container stopped');
+            // Flags before bytes: the guest publishes its last bytes before it sets END, so
+            // an END seen first means nothing more can arrive after the bytes read now.
+            const ended = (fromGuest.flags() & RING_END) !== 0;
             const n = fromGuest.available();
             if (n > 0) {
               const buf = new Uint8Array(Math.min(n, 256 * 1024));
@@ -126,7 +145,7 @@ export class ContainerNetwork {
               c.enqueue(buf);
               return;
             }
-            if (fromGuest.flags() & RING_END) {
+            if (ended) {
               readDone = true;
               c.close();
               release();
@@ -187,6 +206,8 @@ export class ContainerNetwork {
       readable,
       writable,
       close: () => {
+        // Only while the slot is ours: once released it may already carry another connection.
+        if (released) return;
         fromGuest.setFlag(RING_CLOSED);
         toGuest.setFlag(RING_END);
         arena.wakeGuest();
@@ -217,13 +238,17 @@ export class ContainerNetwork {
 
   /** Frees slots released by both sides; queues pending connections into freed backlog room. */
   private reclaim(): void {
+    let freed = false;
     for (const slot of this.open) {
       const st = this.arena.slotState(slot);
       if ((st & (SLOT_GUEST_RELEASED | SLOT_HOST_RELEASED)) === (SLOT_GUEST_RELEASED | SLOT_HOST_RELEASED)) {
         this.arena.setSlotState(slot, SLOT_FREE);
         this.open.delete(slot);
+        freed = true;
       }
     }
+    // A slot freed by the host's own release rings no doorbell: wake whoever waits for one.
+    if (freed) this.wakeAll();
     while (this.pending.length > 0) {
       const p = this.pending[0] as Pending;
       if (!this.arena.enqueue(p.listener, p.slot)) break;

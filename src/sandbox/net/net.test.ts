@@ -5,7 +5,7 @@ import type { ExtraDescriptor } from '../wasi/options.js';
 import { Arena } from './arena.js';
 import { GuestNet } from './guest.js';
 import { ContainerNetwork, type VirtualConnection } from './host.js';
-import { Ring } from './ring.js';
+import { RING_END, Ring } from './ring.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const str = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -125,6 +125,54 @@ describe('virtual connections (host and guest side in one thread)', () => {
     g.close();
     await new Promise((r) => setTimeout(r, 5));
     expect(net.openConnections).toBe(0);
+    net.shutdown();
+  });
+
+  it('a late close of a released connection leaves the next connection on its slot alone', async () => {
+    const arena = Arena.create({ ports: [80], slots: 1, ringBytes: 1024, backlog: 2 });
+    const net = new ContainerNetwork(arena);
+    const [l] = new GuestNet(arena).listeners() as [ExtraDescriptor];
+    const a = net.connect(80) as VirtualConnection;
+    const ga = l.accept?.() as ExtraDescriptor;
+    await a.writable.getWriter().close();
+    ga.close();
+    expect(await readAll(a)).toBe('');
+    await new Promise((r) => setTimeout(r, 5));
+    expect(net.openConnections).toBe(0);
+    // The one slot, reused.
+    const b = net.connect(80) as VirtualConnection;
+    const gb = l.accept?.() as ExtraDescriptor;
+    a.close(); // as a TCP forwarder does when its socket closes, after the fact
+    expect(gb.write?.(text('still here'))).toBe(10);
+    expect(guestRead(gb)).toBe('EAGAIN'); // not EOF
+    const w = b.writable.getWriter();
+    await w.write(text('hi'));
+    expect(guestRead(gb)).toBe('hi');
+    net.shutdown();
+  });
+
+  it('bytes and END that arrive between a read and its flag check are not taken for EOF', () => {
+    const arena = Arena.create({ ports: [80], slots: 1, ringBytes: 1024, backlog: 2 });
+    const net = new ContainerNetwork(arena);
+    const [l] = new GuestNet(arena).listeners() as [ExtraDescriptor];
+    net.connect(80);
+    const g = l.accept?.() as ExtraDescriptor;
+    // The host's last bytes and END land just after the guest's ring read found nothing.
+    const ring = arena.toGuest(0);
+    const realRead = ring.read.bind(ring);
+    let raced = false;
+    ring.read = (dst: Uint8Array): number => {
+      const n = realRead(dst);
+      if (n === 0 && !raced) {
+        raced = true;
+        ring.write(text('last'));
+        ring.setFlag(RING_END);
+      }
+      return n;
+    };
+    expect(guestRead(g)).toBe('EAGAIN');
+    expect(guestRead(g)).toBe('last');
+    expect(guestRead(g)).toBe('');
     net.shutdown();
   });
 

@@ -123,3 +123,59 @@ describe('Preview1 versus browser_wasi_shim', () => {
     expect(chunks.size).toBeLessThanOrEqual(3); // capacity doubling: 64 → 128 → 256 bytes
   });
 });
+
+// ----------------------------------------------------------------------------------------
+// A pre-opened socket at fd 3 must not hide the directories preopened after it.
+
+import { Errno } from '../../layers/errno.js';
+import type { ExtraDescriptor } from './options.js';
+
+/** A listening socket that never has a connection (enough for the startup scan). */
+const idleSocket = (): ExtraDescriptor => ({ filetype: 6 /* SOCKET_STREAM */, flags: 0, close: () => {}, accept: () => Errno.of('EAGAIN') });
+
+describe('Preview1: a pre-opened socket before the preopened directories', () => {
+  it('fd_prestat_get answers the socket with a non-dir tag (not EBADF), and the dir after it as usual', () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const overlay = new Overlay([]);
+    const vfs = new Vfs(new OverlayFs(overlay));
+    const p = new Preview1({ args: ['x'], env: [], vfs, preopens: [{ name: '/', dir: vfs.root }], extraFds: [idleSocket()] });
+    p.bind(memory);
+    const f = p.wasiImport as unknown as Imports;
+    const dv = new DataView(memory.buffer);
+    expect(f.fd_prestat_get?.(3, 16)).toBe(0);
+    expect(dv.getUint8(16)).toBe(1); // not 0 (dir): wasi-libc skips it and scans on
+    expect(f.fd_prestat_dir_name?.(3, 32, 1)).toBe(54); // ENOTDIR
+    expect(f.fd_prestat_get?.(4, 16)).toBe(0);
+    expect(dv.getUint8(16)).toBe(0);
+    expect(dv.getUint32(20, true)).toBe(1);
+    expect(f.fd_prestat_get?.(5, 16)).toBe(8); // EBADF ends the scan
+    // fd_fdstat_get still says what it is.
+    expect(f.fd_fdstat_get?.(3, 64)).toBe(0);
+    expect(dv.getUint8(64)).toBe(6);
+  });
+
+  it('a C guest (wasi-libc) with a socket at fd 3 still finds "/" at fd 4; with EBADF (wasmtime) it would not', () => {
+    const run = (patch: boolean): { exitCode: number; stdout: string } => {
+      const overlay = new Overlay([]);
+      overlay.mkdir(overlay.root, 'work');
+      const vfs = new Vfs(new OverlayFs(overlay));
+      const out: Uint8Array[] = [];
+      const p = new Preview1({ args: ['fsops', '/work'], env: [], vfs, preopens: [{ name: '/', dir: vfs.root }], extraFds: [idleSocket()], stdio: { stdout: (c) => out.push(c) } });
+      const imports = p.imports;
+      if (patch) {
+        // What wasmtime answers for a socket: EBADF.
+        const wasiImports = imports.wasi_snapshot_preview1 as Record<string, (...a: number[]) => number>;
+        const real = wasiImports.fd_prestat_get as (...a: number[]) => number;
+        wasiImports.fd_prestat_get = (fd: number, ptr: number) => (fd === 3 ? 8 : real(fd, ptr));
+      }
+      const instance = new WebAssembly.Instance(guest('fsops'), imports);
+      const exitCode = p.start(instance as unknown as Parameters<Preview1['start']>[0]);
+      return { exitCode, stdout: out.map((c) => new TextDecoder().decode(c)).join('') };
+    };
+    const ok = run(false);
+    expect(ok.stdout).toBe(golden('fsops.txt'));
+    expect(ok.exitCode).toBe(0);
+    const hidden = run(true);
+    expect(hidden.exitCode).toBe(2); // fsops: cannot create /work/fsops.d (no preopen matches "/")
+  });
+});

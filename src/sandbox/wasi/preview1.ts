@@ -26,7 +26,10 @@
  * - fd_write and fd_read use every iovec (writev/readv); wasmtime uses only the first
  *   non-empty one, which libc's loops make invisible except for fewer calls;
  * - a trailing slash means what POSIX says: `link/` follows the link, `file/` is
- *   ENOTDIR, rmdir of `dir/` works; wasmtime ignores or refuses the slash.
+ *   ENOTDIR, rmdir of `dir/` works; wasmtime ignores or refuses the slash;
+ * - fd_prestat_get on a pre-opened socket (`extraFds`, fd 3 onward) answers success with
+ *   tag 1, not EBADF, so that wasi-libc still finds the directories preopened after it
+ *   (see fd_prestat_get); wasmtime's EBADF hides them.
  * test/wasi-conformance.test.ts pins all of this against wasmtime's own transcript.
  *
  * Contracts: every function returns a WASI errno (0 = success) and writes its results
@@ -119,6 +122,8 @@ const PREOPEN_INHERITING =
 const LOOKUP_SYMLINK_FOLLOW = 1;
 const FDFLAGS_SYNC_ANY = W.FDFLAGS_DSYNC | W.FDFLAGS_RSYNC | W.FDFLAGS_SYNC;
 const OK = W.ERRNO_SUCCESS;
+/** fd_prestat_get's tag for a pre-opened socket (not in preview 1, which has only 0 = dir); see fd_prestat_get. */
+const PREOPENTYPE_SOCKET = 1;
 
 // ------------------------------------------------------------------------- descriptors
 
@@ -152,7 +157,11 @@ class DirDesc {
 }
 class ExtraDesc {
   readonly kind = 'extra' as const;
-  constructor(readonly d: ExtraDescriptor) {}
+  constructor(
+    readonly d: ExtraDescriptor,
+    /** Given at start (`extraFds`: a pre-opened listening socket), not made by the guest. */
+    readonly preopened = false,
+  ) {}
 }
 type Desc = StdinDesc | StdoutDesc | FileDesc | DirDesc | ExtraDesc;
 
@@ -216,7 +225,7 @@ export class Preview1 extends ShimWASI {
     this.table.set(1, new StdoutDesc(stdio.stdout));
     this.table.set(2, new StdoutDesc(stdio.stderr));
     let fd = 3;
-    for (const x of options.extraFds ?? []) this.table.set(fd++, new ExtraDesc(x));
+    for (const x of options.extraFds ?? []) this.table.set(fd++, new ExtraDesc(x, true));
     for (const p of options.preopens ?? []) this.table.set(fd++, new DirDesc(p.dir, p.name));
     this.wasiImport = this.buildImports();
   }
@@ -562,6 +571,20 @@ export class Preview1 extends ShimWASI {
       fd_sync: (fd: number): number | Errno => this.sync(fd),
       fd_prestat_get: (fd: number, ptr: number): number | Errno => {
         const d = this.table.get(fd);
+        if (d?.kind === 'extra' && d.preopened) {
+          // A pre-opened socket sits at fd 3 onward, *before* the preopened directories.
+          // wasi-libc's startup scan (__wasilibc_populate_preopens, preopens.c) calls
+          // fd_prestat_get on fd 3, 4, … and stops at the first EBADF (any other error
+          // exits 71), so answering EBADF here, as wasmtime does, hides every directory
+          // after the socket (wasmtime#3936: `--tcplisten` breaks `--dir`). A prestat of
+          // another type is skipped by its `switch (prestat.tag) { default: break; }`
+          // and the scan goes on; Go's wasip1 runtime skips it too. Preview 1 defines
+          // only tag 0 (dir); 1 is the `listen_socket` type wasmtime#3936 proposed.
+          this.range(ptr >>> 0, 8);
+          this.u32(ptr, PREOPENTYPE_SOCKET);
+          this.u32(ptr + 4, 0);
+          return OK;
+        }
         if (d?.kind !== 'dir' || d.preopen === undefined) return EBADF;
         this.range(ptr >>> 0, 8);
         this.u32(ptr, W.PREOPENTYPE_DIR);
