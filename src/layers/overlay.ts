@@ -181,6 +181,8 @@ export class DirNode extends NodeBase {
   readonly lowerCache = new Map<string, Node | null>();
   /** @internal sorted merged listing, dropped on every change to this directory. */
   listing: Dirent[] | undefined;
+  /** @internal link count (dirLinkCount), dropped with `listing`. */
+  nlink: number | undefined;
   constructor(ino: number, meta: Meta, parent: DirNode | undefined, name: string, lowers: DirStack) {
     super(ino, meta, parent, name);
     this.lowers = lowers;
@@ -692,6 +694,7 @@ export class Overlay {
 
   private changed(dir: DirNode): void {
     dir.listing = undefined;
+    dir.nlink = undefined;
     const now = this.clock();
     dir.meta.mtime = now;
     dir.meta.ctime = now;
@@ -748,6 +751,7 @@ export class Overlay {
       this.copyUpDir(dir);
       (dir.upper as Map<string, UpperEntry>).set(name, node);
       dir.listing = undefined;
+      dir.nlink = undefined;
     }
   }
 
@@ -776,7 +780,9 @@ function byteLength(s: string): number {
 /** Directory link count: 2 + subdirectories for an upper-only directory, 1 for a merged one (as overlayfs). */
 function dirLinkCount(dir: DirNode): number {
   if (dir.lowers.length > 0) return 1;
+  if (dir.nlink !== undefined) return dir.nlink;
   let n = 2;
   if (dir.upper !== undefined) for (const e of dir.upper.values()) if (e !== WHITEOUT && e.kind === 'dir') n++;
+  dir.nlink = n;
   return n;
 }

@@ -191,11 +191,12 @@ export class Vfs {
     if (path === '') return ENOENT;
     if (byteLength(path) > MAX_PATH_BYTES) return ENAMETOOLONG;
     const confined = this.rootFor(start).mount.dotdot === 'deny';
-    let mustBeDir = path.endsWith('/') || /(^|\/)\.\.?$/.test(path);
-    let stack: VNode[] = [path.startsWith('/') ? this.rootFor(start) : start];
-    const queue = path.split('/').filter((c) => c !== '' && c !== '.');
-    while (queue.length > 0) {
-      const part = queue.shift() as string;
+    let mustBeDir = endsInDir(path);
+    let stack: VNode[] = [path.charCodeAt(0) === SLASH ? this.rootFor(start) : start];
+    let queue = components(path);
+    let at = 0;
+    while (at < queue.length) {
+      const part = queue[at++] as string;
       const dir = stack[stack.length - 1] as VNode;
       if (this.kind(dir) !== 'dir') return ENOTDIR;
       if (part === '..') {
@@ -211,7 +212,7 @@ export class Vfs {
       if (byteLength(part) > MAX_NAME_BYTES) return ENAMETOOLONG;
       const next = this.lookup(dir, part);
       if (next instanceof Errno) return next;
-      const isLast = queue.length === 0;
+      const isLast = at === queue.length;
       if (this.kind(next) === 'symlink' && (!isLast || follow || mustBeDir)) {
         if (++links.count > MAX_SYMLINKS) return ELOOP;
         const target = next.mount.fs.readlink(next.node);
@@ -220,9 +221,9 @@ export class Vfs {
           if (confined) return EPERM;
           stack = [this.rootFor(start)];
         }
-        const parts = target.split('/').filter((c) => c !== '' && c !== '.');
-        if (isLast && (target.endsWith('/') || /(^|\/)\.\.?$/.test(target))) mustBeDir = true;
-        queue.unshift(...parts);
+        if (isLast && endsInDir(target)) mustBeDir = true;
+        queue = [...components(target), ...queue.slice(at)];
+        at = 0;
         continue;
       }
       stack.push(next);
@@ -243,8 +244,10 @@ export class Vfs {
   resolveParent(start: VNode, path: string): ParentRef | Errno {
     if (path === '') return ENOENT;
     if (byteLength(path) > MAX_PATH_BYTES) return ENAMETOOLONG;
-    const trailingSlash = /[^/]\/+$/.test(path);
-    const trimmed = path.replace(/\/+$/, '');
+    let end = path.length;
+    while (end > 0 && path.charCodeAt(end - 1) === SLASH) end--;
+    const trailingSlash = end > 0 && end < path.length;
+    const trimmed = end === path.length ? path : path.slice(0, end);
     if (trimmed === '') return { dir: this.rootFor(start), name: '.', trailingSlash: false };
     const slash = trimmed.lastIndexOf('/');
     const name = trimmed.slice(slash + 1);
@@ -301,4 +304,30 @@ export class Vfs {
 function byteLength(s: string): number {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return encoder.encode(s).length;
   return s.length;
+}
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/** The components of a path, without empty ones and `.` (what `split('/').filter(...)` gave, without the two arrays). */
+function components(path: string): string[] {
+  const out: string[] = [];
+  let from = 0;
+  for (;;) {
+    const slash = path.indexOf('/', from);
+    const end = slash < 0 ? path.length : slash;
+    if (end > from && !(end - from === 1 && path.charCodeAt(from) === DOT)) out.push(path.slice(from, end));
+    if (slash < 0) return out;
+    from = slash + 1;
+  }
+}
+
+/** `x/`, `.`, `..`, `x/.`, `x/..`: the path must name a directory. */
+function endsInDir(p: string): boolean {
+  const n = p.length;
+  const last = p.charCodeAt(n - 1);
+  if (last === SLASH) return true;
+  if (last !== DOT) return false;
+  if (n === 1 || p.charCodeAt(n - 2) === SLASH) return true;
+  return p.charCodeAt(n - 2) === DOT && (n === 2 || p.charCodeAt(n - 3) === SLASH);
 }

@@ -773,35 +773,48 @@ export class Preview1 extends ShimWASI {
         const fs = d.v.mount.fs;
         const listing = fs.readdir(d.v.node);
         if (listing instanceof Errno) return listing;
-        const self = fs.stat(d.v.node);
-        if (self instanceof Errno) return self;
-        const parent = vfsOf().parentOf(d.v);
-        const parentIno = parent instanceof Errno ? self.ino : (() => {
-          const st = parent.mount.fs.stat(parent.node);
-          return st instanceof Errno ? self.ino : st.ino;
-        })();
+        const start = cookie > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(cookie);
+        // `.` and `..` need inode numbers; a full stat of a directory counts its subdirectories
+        // (nlink), O(entries): only pay for it on the call that returns them.
+        let selfIno = 0;
+        let parentIno = 0;
+        if (start < 2) {
+          const self = fs.stat(d.v.node);
+          if (self instanceof Errno) return self;
+          selfIno = self.ino;
+          const parent = vfsOf().parentOf(d.v);
+          parentIno = parent instanceof Errno ? self.ino : (() => {
+            const st = parent.mount.fs.stat(parent.node);
+            return st instanceof Errno ? self.ino : st.ino;
+          })();
+        }
         const out = this.range(buf >>> 0, len >>> 0);
         const head = new DataView(new ArrayBuffer(24));
         let cap = len >>> 0;
         let at = 0;
-        const start = cookie > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(cookie);
         const count = listing.length + 2;
         for (let i = start; i < count; i++) {
           const name = i === 0 ? '.' : i === 1 ? '..' : (listing[i - 2] as { name: string }).name;
-          const ino = i === 0 ? self.ino : i === 1 ? parentIno : (listing[i - 2] as { ino: number }).ino;
+          const ino = i === 0 ? selfIno : i === 1 ? parentIno : (listing[i - 2] as { ino: number }).ino;
           const type = i < 2 ? W.FILETYPE_DIRECTORY : filetypeOf((listing[i - 2] as { kind: string }).kind);
-          const nameBytes = utf8.encode(name);
+          // Names are nearly always ASCII: copy their code units, without a TextEncoder call
+          // (and an ArrayBuffer) per entry.
+          let ascii = true;
+          for (let j = 0; j < name.length; j++) if (name.charCodeAt(j) > 0x7f) { ascii = false; break; }
+          const nameBytes = ascii ? undefined : utf8.encode(name);
+          const namlen = nameBytes === undefined ? name.length : nameBytes.length;
           head.setBigUint64(0, BigInt(i + 1), true);
           head.setBigUint64(8, BigInt(ino), true);
-          head.setUint32(16, nameBytes.length, true);
+          head.setUint32(16, namlen, true);
           head.setUint8(20, type);
           const h = Math.min(cap, 24);
           out.set(new Uint8Array(head.buffer, 0, h), at);
           at += h;
           cap -= h;
           if (cap === 0) break;
-          const k = Math.min(cap, nameBytes.length);
-          out.set(nameBytes.subarray(0, k), at);
+          const k = Math.min(cap, namlen);
+          if (nameBytes === undefined) for (let j = 0; j < k; j++) out[at + j] = name.charCodeAt(j);
+          else out.set(nameBytes.subarray(0, k), at);
           at += k;
           cap -= k;
           if (cap === 0) break;
