@@ -165,6 +165,7 @@ beforeAll(async () => {
         'edit.wasm': editModule(),
         'touch.wasm': touchModule('data/touched'),
         'cat.wasm': catModule(),
+        'files.wasm': await guest('files'),
         'etc/motd': 'from the image',
       },
     ],
@@ -451,5 +452,88 @@ describe('skiff run FILE.wasm', () => {
     const bad = await skiff(['run', '-v', 'data:/data', 'hello.wasm']);
     expect([bad.status, bad.stderr]).toEqual([125, 'skiff: -v: not for a bare module (hello.wasm is run as wasmtime runs it, and not kept): grant directories with --dir HOST[::GUEST], environment with --env\n']);
     expect((await skiff(['run', 'hello.wasm', '--dir', 'nowhere::/x'])).stderr).toBe('skiff: --dir nowhere::/x: no such directory nowhere\n');
+  });
+
+  it("preopens each --dir as wasmtime does: wasicalls prints wasmtime's transcript but for the deliberate lines and the host's time precision", async () => {
+    // The setup of guests/expected/wasicalls.wasmtime.txt (guests/README.md): two empty
+    // directories as /sandbox and /spare, argv[0] `wasicalls`, these arguments and env.
+    const a = join(scratch, 'wasicalls-a');
+    const b = join(scratch, 'wasicalls-b');
+    mkdirSync(a);
+    mkdirSync(b);
+    const r = await skiff(['run', join(root, 'guests/wasm/wasicalls.wasm'), '--dir', `${a}::/sandbox`, '--dir', `${b}::/spare`, '--argv0', 'wasicalls', '--env', 'A=1', '--env', 'ÜNI=€uro ☃', '/sandbox', '7', 'héllo', '', 'a b']);
+    expect([r.status, r.stderr]).toEqual([7, '']);
+    const lines = r.stdout.split('\n');
+    const wasmtime = readFileSync(join(root, 'guests/expected/wasicalls.wasmtime.txt'), 'utf8').split('\n');
+    expect(lines.length).toBe(wasmtime.length);
+    // The same four lines as test/wasi-conformance.test.ts (skiff follows POSIX there; see its
+    // DELIBERATE), and two more that are the host's: these are real host directories, whose
+    // times node:fs sets through a double of seconds, truncated to the microsecond (libuv's
+    // uv_fs_futime), where wasmtime's utimensat keeps nanoseconds. (Over in-memory preopens, src/sandbox/runtime.test.ts
+    // shows exactly the four.)
+    expect(lines.filter((line, i) => line !== wasmtime[i]).sort()).toEqual(
+      [
+        'fd_read f into 5+100 bytes: SUCCESS 11 (both iovecs)',
+        'path_filestat_get dlnk/ (trailing slash): DIRECTORY',
+        'path_filestat_get f/ (trailing slash): NOTDIR',
+        'path_remove_directory e/ (trailing slash): SUCCESS',
+        '  atim=1000000000123456000 mtim=1100000000987653000',
+        '  atim=1000000000123456000 mtim=1200000000000000000',
+      ].sort(),
+    );
+    expect(wasmtime).toEqual(expect.arrayContaining(['  atim=1000000000123456789 mtim=1100000000987654321', '  atim=1000000000123456789 mtim=1200000000000000000']));
+  });
+});
+
+describe('skiff start -a and skiff exec', () => {
+  it('start -a runs a kept container again, in another invocation, with the files and logs its runs left', async () => {
+    // touch.wasm creates /data/touched exclusively: 0 the first time, EEXIST (20) once the file exists.
+    expect((await skiff(['run', '--name', 'toucher', '-w', '/data', '--entrypoint', '/touch.wasm', 'tools:1'])).status).toBe(0);
+    const again = await skiff(['start', '-a', 'toucher']);
+    expect([again.status, again.stderr]).toEqual([20, '']);
+    expect((await ok(['diff', 'toucher'])).stdout).toBe('A /data\nA /data/touched\n');
+    expect((await ok(['ps', '-a'])).stdout).toMatch(/Exited \(20\) .* toucher\n/);
+
+    // Output streams and is appended to the container's log; the exit code is the guest's.
+    expect((await skiff(['run', '--name', 'twice', '-e', 'K=v', 'tools:1', '3'])).status).toBe(3);
+    const second = await skiff(['start', '-a', 'twice']);
+    const hello = 'arg[0]=/hello.wasm\narg[1]=3\nenv FROM_IMAGE=1\nenv K=v\ncwd=/\n';
+    expect([second.status, second.stdout, second.stderr]).toEqual([3, hello, '']);
+    expect((await ok(['logs', 'twice'])).stdout).toBe(hello + hello);
+
+    const detached = await skiff(['start', 'twice']);
+    expect([detached.status, detached.stderr]).toEqual([1, 'skiff: start without -a would run container twice in the background, which needs the skiff daemon (not available yet): start it in the foreground with skiff start -a twice\n']);
+    expect((await skiff(['start', '-a', 'nosuch'])).stderr).toBe('skiff: no such container: nosuch\n');
+    await ok(['rm', 'toucher', 'twice']);
+  });
+
+  it('exec runs a command in a container this process runs; from another process it needs the daemon', async () => {
+    // The container waits (asleep, at WASI calls) for /go, which the exec writes.
+    const waiting = start(['run', '--name', 'execd', '--entrypoint', '/files.wasm', 'tools:1', 'wait', '/go', '20000', 'cat', '/msg']);
+    for (let i = 0; !(await skiff(['ps'])).stdout.includes('execd'); i++) {
+      if (i > 1000) throw new Error('execd never ran');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const hello = await skiff(['exec', '-e', 'X=1', 'execd', '/hello.wasm', '5']);
+    expect([hello.status, hello.stdout, hello.stderr]).toEqual([5, 'arg[0]=/hello.wasm\narg[1]=5\nenv FROM_IMAGE=1\nenv X=1\ncwd=/\n', '']);
+    const missing = await skiff(['exec', 'execd', 'nosuch.wasm']);
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toMatch(/"nosuch.wasm" is not a file in the container/);
+    // The message first, then the marker the container waits for (a file exists before
+    // its bytes are written, so waiting on the message itself would race its write).
+    expect((await skiff(['exec', 'execd', '/files.wasm', 'write', '/msg', 'from exec', 'write', '/go', ''])).stdout).toBe('write /msg: ok\nwrite /go: ok\n');
+    const done = await waiting.done;
+    expect([done.status, done.stdout]).toEqual([0, 'wait /go: ok\ncat /msg: "from exec"\n']);
+    const stopped = await skiff(['exec', 'execd', '/hello.wasm']);
+    expect([stopped.status, stopped.stderr]).toEqual([1, 'skiff: container execd is not running: exec runs a command in a running container (start it with skiff start -a execd)\n']);
+    await ok(['rm', 'execd']);
+
+    const elsewhere = child(['run', '--name', 'elsewhere', '--entrypoint', '/files.wasm', 'tools:1', 'spin'], 'spinning\n');
+    await elsewhere.printed;
+    const refused = await skiff(['exec', 'elsewhere', '/hello.wasm']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^skiff: container elsewhere runs in another skiff process \(pid \d+\): exec across processes comes with the skiff daemon, which is not available yet/);
+    await ok(['rm', '-f', 'elsewhere']);
+    expect((await elsewhere.exited).status).toBe(137);
   });
 });

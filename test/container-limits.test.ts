@@ -81,8 +81,9 @@ describe('container limits, each hit while another container runs', () => {
     const { startedAt, finishedAt } = runtime.inspect(id).state;
     const ran = Date.parse(finishedAt as string) - Date.parse(startedAt as string);
     expect(ran).toBeGreaterThanOrEqual(148);
-    // The deadline, then at most the stop grace and a terminate (kill's 100 ms bound).
-    expect(ran).toBeLessThan(150 + 100);
+    // The deadline, then at most the stop grace and a terminate (kill's 100 ms bound,
+    // tested on its own), plus slack for a late timer on a loaded 2-core machine.
+    expect(ran).toBeLessThan(150 + 100 + 150);
   });
 
   it('memory: membomb under 64m sees memory.grow refused at the limit, and exits normally', async () => {

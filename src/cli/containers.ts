@@ -394,7 +394,7 @@ async function stopRunning(containers: ContainerStore, c: KeptContainer): Promis
   const id = c.config.Id;
   const here = runningHere.get(id);
   if (here !== undefined) {
-    await here();
+    await here.stop();
   } else {
     const pid = c.state.Pid;
     if (pid === process.pid) throw new CliError(`container ${c.config.Name} is recorded as running in this very process, which does not run it`);

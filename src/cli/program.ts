@@ -10,6 +10,7 @@ import { HOME_ENV } from './home.js';
 import { registerImageCommands } from './images.js';
 import { CliError, type CommandContext, type IO, expectedMessage } from './io.js';
 import { RUN_FAILED, registerRunCommand } from './run.js';
+import { registerStartCommands } from './start.js';
 import { registerVolumeCommands } from './volumes.js';
 
 /** Exit statuses; see main.ts. */
@@ -66,6 +67,7 @@ export function createProgram(ctx: CommandContext, info: ProgramInfo): Command {
   registerImageCommands(program, ctx);
   registerRunCommand(program, ctx);
   registerContainerCommands(program, ctx);
+  registerStartCommands(program, ctx);
   registerVolumeCommands(program, ctx);
   for (const c of program.commands) c.showHelpAfterError(`See 'skiff ${c.name()} --help'.`);
   program.showHelpAfterError("See 'skiff --help'.");

@@ -6,8 +6,10 @@
  *                                           $SKIFF_HOME/containers (container-store.ts) for
  *                                           `ps -a`, `logs`, `diff`, `commit`, `rm`,
  *                                           unless --rm
- *   skiff run [OPTIONS] FILE.wasm [ARGS…]   a bare module over an empty root, with host
- *                                           directories granted by `--dir`; nothing kept
+ *   skiff run [OPTIONS] FILE.wasm [ARGS…]   a bare module, as wasmtime runs it: the
+ *                                           host directories granted by `--dir`
+ *                                           preopened under their guest names (no `/`);
+ *                                           nothing kept
  *
  * IMAGE is taken as a FILE.wasm when it ends in `.wasm` and names an existing file.
  * Options after IMAGE belong to the guest (`skiff run hello -v` passes `-v` to hello).
@@ -44,7 +46,7 @@ import { memoryVolumes } from '../platform/node/volumes.js';
 import type { LogEntry } from '../sandbox/logs.js';
 import { ModuleError } from '../sandbox/module.js';
 import { parsePublish, type PublishSpec } from '../sandbox/network.js';
-import { Runtime, type ContainerInfo, type ContainerSpec, type ExitStatus } from '../sandbox/runtime.js';
+import { Runtime, type ContainerInfo, type ContainerSpec, type ExecOptions, type ExecResult, type ExitStatus, type PreopenEntry } from '../sandbox/runtime.js';
 import { parseDuration, parseSize } from '../sandbox/units.js';
 import { VolumeError, parseVolumeSpec, type MountRequest, type VolumeManager } from '../sandbox/volumes.js';
 import {
@@ -66,11 +68,20 @@ export const RUN_CANNOT_INVOKE = 126;
 /** The command is not in the image (docker run's 127). */
 export const RUN_NOT_FOUND = 127;
 
+/** A kept container running in this process (`skiff run`, `skiff start -a`). */
+export interface RunningHere {
+  /** Kills it; resolves once it has exited. */
+  stop(): Promise<unknown>;
+  /** `Runtime.exec` on it. */
+  exec(options: ExecOptions): Promise<ExecResult>;
+}
+
 /**
- * Containers running in this process, by id: how `skiff stop`/`rm -f` run in the same
- * process (tests) stop them. Other processes are asked with a signal (containers.ts).
+ * Containers running in this process, by their kept id: how `skiff stop`/`rm -f` and
+ * `skiff exec` run in the same process (tests) reach them. Other processes are asked to
+ * stop with a signal (containers.ts); exec into them needs the daemon.
  */
-export const runningHere = new Map<string, () => Promise<unknown>>();
+export const runningHere = new Map<string, RunningHere>();
 
 interface RunOptions {
   rm?: boolean;
@@ -87,6 +98,7 @@ interface RunOptions {
   interactive?: boolean;
   detach?: boolean;
   dir: string[];
+  argv0?: string;
 }
 
 /** A repeatable option's values (no default, so that help shows none). */
@@ -123,7 +135,8 @@ export function registerRunCommand(program: Command, ctx: CommandContext): void 
     .option('-p, --publish <[IP:]HOST:CONTAINER>', 'publish a container port on a host loopback port; repeatable', collect)
     .option('-i, --interactive', "read stdin to its end and give it to the guest (without -i the guest's stdin is empty)")
     .option('-d, --detach', 'run in the background (needs the daemon: not available yet)')
-    .option('--dir <HOST[::GUEST]>', 'FILE.wasm only: grant the host directory HOST to the guest as GUEST (wasmtime --dir); repeatable', collect)
+    .option('--dir <HOST[::GUEST]>', 'FILE.wasm only: preopen the host directory HOST for the guest as GUEST (wasmtime --dir); repeatable', collect)
+    .option('--argv0 <name>', 'FILE.wasm only: argv[0] of the guest (default: FILE as given; wasmtime --argv0)')
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -150,6 +163,7 @@ async function runCommand(ctx: CommandContext, target: string, args: string[], o
   if (opts.dir.length > 0) {
     throw new CliError(`--dir grants a host directory to a bare module (FILE.wasm); ${target} is not a .wasm file here: to give a container a host directory, use -v /abs/host/dir:/path`);
   }
+  if (opts.argv0 !== undefined) throw new CliError(`--argv0 names a bare module's argv[0] (FILE.wasm); ${target} is not a .wasm file here: a container's argv[0] is its entrypoint (--entrypoint)`);
   return runImage(ctx, target, args, opts);
 }
 
@@ -217,7 +231,7 @@ async function runImage(ctx: CommandContext, ref: string, args: readonly string[
       // However the run ended (a host port in use fails the start), its end is recorded.
       writer.close();
       await out.flushed();
-      await containers.writeUpper(id, containerUpper(runtime, id));
+      await containers.writeUpper(id, runtime.upper(id));
       await containers.setState(id, exitedState(runtime.inspect(id)));
       if (opts.rm === true) {
         await runtime.remove(id, { force: true, volumes: true });
@@ -234,7 +248,7 @@ async function runImage(ctx: CommandContext, ref: string, args: readonly string[
 }
 
 /** docker's `NetworkSettings.Ports`: `"80/tcp": [{ HostIp, HostPort }]`, or null for a port not published. */
-function portsOf(ports: ContainerInfo['ports']): Record<string, { HostIp: string; HostPort: string }[] | null> {
+export function portsOf(ports: ContainerInfo['ports']): Record<string, { HostIp: string; HostPort: string }[] | null> {
   return Object.fromEntries(
     ports.map((p) => [`${p.containerPort}/${p.protocol}`, p.published.length === 0 ? null : p.published.map((b) => ({ HostIp: b.hostAddress, HostPort: String(b.hostPort) }))]),
   );
@@ -259,7 +273,7 @@ async function createNamed(runtime: Runtime, containers: ContainerStore, spec: C
 }
 
 /** `runtime.create`, its refusals turned into run's exit statuses. */
-async function createContainer(runtime: Runtime, spec: ContainerSpec): Promise<ContainerInfo> {
+export async function createContainer(runtime: Runtime, spec: ContainerSpec): Promise<ContainerInfo> {
   try {
     return await runtime.create(spec);
   } catch (e) {
@@ -272,15 +286,22 @@ async function createContainer(runtime: Runtime, spec: ContainerSpec): Promise<C
 /**
  * Starts container `id` and waits for it to exit, stopping it on SIGINT/SIGTERM.
  * `starting` runs before the run starts, `started` once it has (its host ports open).
+ * While it runs it is in `runningHere` under `keptId` (default `id`).
  */
-async function runForeground(io: IO, runtime: Runtime, id: string, hooks: { starting?: () => Promise<void>; started?: () => Promise<void> } = {}): Promise<ExitStatus> {
+export async function runForeground(
+  io: IO,
+  runtime: Runtime,
+  id: string,
+  hooks: { starting?: () => Promise<void>; started?: () => Promise<void> } = {},
+  keptId = id,
+): Promise<ExitStatus> {
   let stop = false;
   const kill = async (): Promise<void> => {
     stop = true;
     await runtime.kill(id);
   };
   const unsubscribe = io.onSignal?.(() => void kill());
-  runningHere.set(id, kill);
+  runningHere.set(keptId, { stop: kill, exec: (options) => runtime.exec(id, options) });
   try {
     await hooks.starting?.();
     const exited = runtime.wait(id);
@@ -289,13 +310,13 @@ async function runForeground(io: IO, runtime: Runtime, id: string, hooks: { star
     await hooks.started?.();
     return await exited;
   } finally {
-    runningHere.delete(id);
+    runningHere.delete(keptId);
     unsubscribe?.();
   }
 }
 
 /** The state to record once the runtime has ended the run (a run that never started: 125). */
-function exitedState(info: ContainerInfo): StateRecord {
+export function exitedState(info: ContainerInfo): StateRecord {
   const s = info.state;
   return {
     ...createdState(),
@@ -309,26 +330,15 @@ function exitedState(info: ContainerInfo): StateRecord {
   };
 }
 
-/**
- * The container's file changes after its last run (a changeset tar), to keep on disk for
- * `skiff diff` and `skiff commit` in later invocations.
- *
- * The Runtime keeps them in its container record but has no accessor for them yet, so
- * this reads that record's `upper` field; it is the one place that does.
- */
-function containerUpper(runtime: Runtime, id: string): Uint8Array | undefined {
-  const containers = (runtime as unknown as { containers?: Map<string, { upper?: unknown }> }).containers;
-  const upper = containers?.get(id)?.upper;
-  return upper instanceof Uint8Array ? upper : undefined;
-}
-
 // ---------------------------------------------------------------------------------------
 // Bare modules
 
 /**
- * A bare module, as `wasmtime run FILE.wasm` runs it: argv[0] is FILE as given, the
- * environment only what `-e`/`--env` grant, the files only the `--dir` directories.
- * Nothing is kept afterwards (so `--rm` changes nothing).
+ * A bare module, as `wasmtime run FILE.wasm` runs it: argv[0] is FILE as given (or
+ * `--argv0`), the environment only what `-e`/`--env` grant, the files only the `--dir`
+ * directories, each preopened under its guest name (fd 3 onward, in order) as a
+ * capability of its own: `..` above it and absolute symlinks are refused (EPERM), as in
+ * wasmtime, and there is no `/`. Nothing is kept afterwards (so `--rm` changes nothing).
  */
 async function runModule(ctx: CommandContext, file: string, path: string, args: readonly string[], opts: RunOptions): Promise<void> {
   const { io } = ctx;
@@ -347,18 +357,18 @@ async function runModule(ctx: CommandContext, file: string, path: string, args: 
   const bytes = await readFile(path);
   const module = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const env = await environment(io, opts);
-  const mounts: MountRequest[] = [];
-  for (const d of opts.dir) mounts.push(await preopen(io, d));
+  const preopens: PreopenEntry[] = [];
+  for (const d of opts.dir) preopens.push(await preopen(io, d));
   const stdin = opts.interactive === true ? await io.stdin.readAll() : undefined;
   const runtime = new Runtime({ platform: nodePlatform, volumes: memoryVolumes({ allowBind: true }), poolSize: 1 });
   const out = new Forwarder(io);
   try {
     const info = await createContainer(runtime, {
       module,
-      entrypoint: [file],
+      entrypoint: [opts.argv0 ?? file],
       cmd: args,
       env,
-      mounts,
+      preopens,
       ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
       ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
       ...(stdin !== undefined ? { stdin } : {}),
@@ -375,13 +385,15 @@ async function runModule(ctx: CommandContext, file: string, path: string, args: 
 }
 
 /**
- * `skiff run FILE.wasm --dir D --env K=V ARGS…`: `--dir` and `--env` (`-e`) given right
- * after FILE are skiff's, as the issue's synopsis writes them (wasmtime takes them before
- * FILE, which works too); the first other argument, or `--`, starts the guest's.
+ * `skiff run FILE.wasm --dir D --env K=V ARGS…`: `--dir`, `--env` (`-e`) and `--argv0`
+ * given right after FILE are skiff's, as the issue's synopsis writes them (wasmtime takes
+ * them before FILE, which works too); the first other argument, or `--`, starts the
+ * guest's.
  */
 function leadingModuleOptions(args: readonly string[], opts: RunOptions): [string[], RunOptions] {
   const dir = [...opts.dir];
   const env = [...opts.env];
+  let argv0 = opts.argv0;
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i] as string;
@@ -389,28 +401,25 @@ function leadingModuleOptions(args: readonly string[], opts: RunOptions): [strin
       i++;
       break;
     }
-    const m = /^(--dir|--env|-e)(?:=(.*))?$/.exec(a);
+    const m = /^(--dir|--env|-e|--argv0)(?:=(.*))?$/.exec(a);
     if (m === null) break;
     const value = m[2] ?? args[++i];
     if (value === undefined) throw new CliError(`option '${m[1] as string}' argument missing`);
-    (m[1] === '--dir' ? dir : env).push(value);
+    if (m[1] === '--argv0') argv0 = value;
+    else (m[1] === '--dir' ? dir : env).push(value);
   }
-  return [args.slice(i), { ...opts, dir, env }];
+  return [args.slice(i), { ...opts, dir, env, ...(argv0 !== undefined ? { argv0 } : {}) }];
 }
 
 /**
- * `--dir HOST[::GUEST]` (wasmtime's syntax; GUEST defaults to HOST as typed) as a bind
- * mount of HOST at GUEST. GUEST must be absolute: the module's root is an empty directory
- * preopened as `/`, with each `--dir` mounted in it.
+ * `--dir HOST[::GUEST]` (wasmtime's syntax; GUEST defaults to HOST as typed, and may be
+ * relative, e.g. `.`): HOST, a bind of the host directory, preopened under the name GUEST.
  */
-async function preopen(io: IO, spec: string): Promise<MountRequest> {
+async function preopen(io: IO, spec: string): Promise<PreopenEntry> {
   const sep = spec.indexOf('::');
   const host = sep < 0 ? spec : spec.slice(0, sep);
   const guest = sep < 0 ? spec : spec.slice(sep + 2);
   if (host === '' || guest === '') throw new CliError(`--dir ${spec}: give HOST or HOST::GUEST`);
-  if (!guest.startsWith('/')) {
-    throw new CliError(`--dir ${spec}: the guest path ${JSON.stringify(guest)} must be absolute (e.g. --dir ${host}::/${guest.replace(/^\.?\/?/, '') || 'work'})`);
-  }
   let source: string;
   try {
     source = await realpath(resolve(io.cwd, host));
@@ -418,7 +427,7 @@ async function preopen(io: IO, spec: string): Promise<MountRequest> {
     throw new CliError(`--dir ${spec}: no such directory ${host}`);
   }
   if (!(await stat(source)).isDirectory()) throw new CliError(`--dir ${spec}: ${host} is not a directory`);
-  return { type: 'bind', source, target: guest };
+  return { name: guest, mount: { type: 'bind', source, target: '/' } };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -430,7 +439,7 @@ async function preopen(io: IO, spec: string): Promise<MountRequest> {
  * out when K is not set there), as docker does. In a file, blank lines and `#` comments
  * are skipped.
  */
-async function environment(io: IO, opts: RunOptions): Promise<string[]> {
+export async function environment(io: IO, opts: Pick<RunOptions, 'env' | 'envFile'>): Promise<string[]> {
   const out: string[] = [];
   const add = (item: string, where: string): void => {
     const eq = item.indexOf('=');
@@ -567,7 +576,7 @@ function mergeEnv(base: readonly string[], over: readonly string[]): string[] {
 }
 
 /** Writes a guest's output to our stdout and stderr as it arrives, in order per stream. */
-class Forwarder {
+export class Forwarder {
   private stdout: Promise<void> = Promise.resolve();
   private stderr: Promise<void> = Promise.resolve();
   constructor(private readonly io: IO) {}

@@ -48,6 +48,13 @@ export interface ChannelEnd {
   readonly port: MessagePort | undefined;
   /** How long the client waits for a reply before giving up (ms). */
   readonly timeoutMs: number;
+  /**
+   * Client ends only, optional: wake counters (each an Int32Array whose word 0 is the
+   * counter) that the client bumps and notifies after each of its transitions, for a
+   * polled server that sleeps on other words while it waits for work (a container
+   * thread serving exec, protocol.ts).
+   */
+  readonly bells?: readonly Int32Array[];
 }
 
 // ----------------------------------------------------------------------------- volumes

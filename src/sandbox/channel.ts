@@ -143,6 +143,15 @@ export function closeChannel(end: ChannelEnd): void {
   Atomics.notify(words, STATE);
 }
 
+/**
+ * Makes a closed channel usable again (state idle), for the owner of a channel that is
+ * reused by successive clients (an exec slot). Only when no thread uses either end: a
+ * client still calling would otherwise reach the next one's server.
+ */
+export function reopenChannel(end: ChannelEnd): void {
+  Atomics.store(new Int32Array(end.buffer, 0, 4), STATE, IDLE);
+}
+
 function checkEnd(end: ChannelEnd): void {
   if (end.v !== CHANNEL_VERSION) throw new Error(`channel end of version ${String(end.v)}; this build speaks ${CHANNEL_VERSION}`);
 }
@@ -163,6 +172,7 @@ export class ChannelClient<Req, Res> {
   private readonly data: Uint8Array;
   private readonly port: MessagePort | undefined;
   private readonly timeoutMs: number;
+  private readonly bells: readonly Int32Array[];
 
   constructor(end: ChannelEnd) {
     checkEnd(end);
@@ -170,6 +180,7 @@ export class ChannelClient<Req, Res> {
     this.data = new Uint8Array(end.buffer, HEADER_BYTES);
     this.port = end.port;
     this.timeoutMs = end.timeoutMs;
+    this.bells = end.bells ?? [];
   }
 
   /** True once the channel is closed (by either side, a timeout or its owner). */
@@ -260,10 +271,14 @@ export class ChannelClient<Req, Res> {
     return new ChannelError('closed', 'the channel closed during a call');
   }
 
-  /** After each transition: wakes a server waiting in `Atomics.wait(Async)` and rings its doorbell, if any. */
+  /** After each transition: wakes a server waiting in `Atomics.wait(Async)`, rings its doorbell and bells, if any. */
   private wakeServer(): void {
     Atomics.notify(this.words, STATE);
     this.port?.postMessage(0);
+    for (const bell of this.bells) {
+      Atomics.add(bell, 0, 1);
+      Atomics.notify(bell, 0);
+    }
   }
 }
 

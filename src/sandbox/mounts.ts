@@ -34,6 +34,12 @@
  * handle of the run's `VolumeConnection` (the same for every served mount) and `index`
  * the mount's place in it.
  *
+ * Preopens (wasmtime's `--dir HOST::GUEST`, for bare modules): instead of a root with
+ * mounts in it, the guest gets each filesystem as its own preopened directory under a
+ * name (`resolvePreopens`, then `preopenNamespace` in the thread), built with
+ * `Vfs.preopens`: each is a capability (`..` above it and absolute symlinks are EPERM)
+ * and there is no `/`. The same wires and the same volume server carry them.
+ *
  * Mount points: made with `mkdir -p` in the namespace built so far (a mount inside
  * another mount gets its mount point in that mount, as Docker does), following symlinks
  * inside the container's namespace only. Those made in the root land in the container's
@@ -50,6 +56,7 @@ import { handle, type Handle, type Handles, type MountWire } from './protocol.js
 import { closeChannel } from './channel.js';
 import { RemoteFs, VolumeServer, type ServedMount, type VolumeConnection } from './remote-fs.js';
 import { Vfs, type MountFs, type MountSpec, type VNode } from './vfs.js';
+import type { Preopen } from './wasi/options.js';
 import { VolumeError, createTmpfs, parseVolumeSpec, populateFromImage, type MountRequest, type VolumeManager } from './volumes.js';
 
 // ============================================================================ runtime side
@@ -126,14 +133,53 @@ export function releaseMounts(manager: VolumeManager | undefined, user: string, 
 
 const anonymousNames = new WeakMap<ContainerMount, string>();
 
-function resolveOne(manager: VolumeManager | undefined, entry: MountEntry, user: string): ContainerMount {
+/** A directory granted to a bare module under a name (wasmtime's `--dir HOST::GUEST`). */
+export interface PreopenEntry {
+  /** What the guest sees (`fd_prestat_dir_name`): `/sandbox`, `.`, `data`… */
+  readonly name: string;
+  /** What it is: a `ContainerMount`, a request or a `-v` string; its mount point (target) is not used. */
+  readonly mount: MountEntry;
+}
+
+/**
+ * Resolves preopens for container `user` as mounts whose `path` is the preopen's name
+ * (see the module comment). Throws `SkiffError` (CONFLICT) on a bad entry or a name given
+ * twice, having released what it took.
+ */
+export function resolvePreopens(manager: VolumeManager | undefined, entries: readonly PreopenEntry[], user: string): ContainerMount[] {
+  const out: ContainerMount[] = [];
+  try {
+    for (const { name, mount } of entries) {
+      if (name === '' || name.includes('\0')) throw new SkiffError('CONFLICT', `preopen name ${JSON.stringify(name)}: give the name the guest sees, e.g. /sandbox or .`);
+      if (out.some((o) => o.path === name)) throw new SkiffError('CONFLICT', `preopen ${name} is given twice`);
+      let m: ContainerMount;
+      if (typeof mount === 'object' && 'fs' in mount) m = mount;
+      else {
+        const request = typeof mount === 'string' ? parseVolumeSpec(mount) : mount;
+        if (request instanceof VolumeError) throw new SkiffError('CONFLICT', request.message);
+        m = request.type === 'tmpfs' ? { path: name, readonly: false, fs: 'tmpfs' } : resolveOne(manager, { ...request, target: '/' }, user, false);
+      }
+      const source = m.fs === 'tmpfs' ? 'tmpfs' : (m.source?.split(':')[0] ?? 'fs');
+      const preopen: ContainerMount = { path: name, readonly: m.readonly, fs: m.fs, source: `${source}::${name}` };
+      const anonymous = anonymousNames.get(m);
+      if (anonymous !== undefined) anonymousNames.set(preopen, anonymous);
+      out.push(preopen);
+    }
+  } catch (e) {
+    manager?.release(user);
+    throw e;
+  }
+  return out;
+}
+
+function resolveOne(manager: VolumeManager | undefined, entry: MountEntry, user: string, mountPoint = true): ContainerMount {
   if (typeof entry === 'object' && 'fs' in entry) {
     checkTarget(entry.path);
     return entry;
   }
   const request = typeof entry === 'string' ? parseVolumeSpec(entry) : entry;
   if (request instanceof VolumeError) throw new SkiffError('CONFLICT', request.message);
-  const target = checkTarget(request.target);
+  const target = mountPoint ? checkTarget(request.target) : request.target;
   if (request.type === 'tmpfs') return tmpfsMount(target);
   if (manager === undefined) {
     const what = request.type === 'bind' ? `bind mount of ${request.source}` : `volume ${request.name ?? '(anonymous)'}`;
@@ -249,8 +295,7 @@ export function mountNamespace(root: MountFs, wires: readonly MountWire[], handl
     connections.clear();
   };
   const specs: MountSpec[] = [];
-  // Parents first (Docker sorts mounts by destination the same way); a stable sort keeps the given order otherwise.
-  const ordered = [...wires].sort((a, b) => depth(a.path) - depth(b.path));
+  const ordered = mountOrder(wires);
   try {
     for (const wire of ordered) {
       const fs = mountFsOf(wire, handles, connections);
@@ -271,6 +316,39 @@ export function mountNamespace(root: MountFs, wires: readonly MountWire[], handl
     close();
     return `mounts: ${(e as Error).message}`;
   }
+}
+
+/**
+ * The namespace of a run with wasmtime-style preopens: mount i of `wires` is preopened
+ * as `names[i]` (`Vfs.preopens`), in order. `vfs` is only the resolver the WASI layer
+ * uses: its own root (an empty read-only directory) is given to nobody.
+ */
+export function preopenNamespace(wires: readonly MountWire[], names: readonly string[], handles: readonly unknown[]): (Namespace & { readonly preopens: readonly Preopen[] }) | string {
+  const connections = new Map<Handle, RemoteFs[]>();
+  const close = (): void => {
+    for (const fss of connections.values()) fss[0]?.disconnect();
+    connections.clear();
+  };
+  const specs: MountSpec[] = [];
+  try {
+    for (const [i, wire] of wires.entries()) {
+      const fs = mountFsOf(wire, handles, connections);
+      if (typeof fs === 'string') {
+        close();
+        return fs;
+      }
+      specs.push({ path: names[i] ?? wire.path, fs });
+    }
+  } catch (e) {
+    close();
+    return `preopens: ${(e as Error).message}`;
+  }
+  const dirs = Vfs.preopens(specs);
+  return {
+    vfs: new Vfs(new OverlayFs(new Overlay([]), { readonly: true }), [], { dotdot: 'deny' }),
+    preopens: dirs.map((dir, i) => ({ name: (specs[i] as MountSpec).path, dir })),
+    close,
+  };
 }
 
 function mountFsOf(wire: MountWire, handles: readonly unknown[], connections: Map<Handle, RemoteFs[]>): MountFs | string {
@@ -319,6 +397,15 @@ function mkdirs(vfs: Vfs, start: VNode, path: string, links = 0): VNode | Errno 
     at = next;
   }
   return at;
+}
+
+/**
+ * The order mounts are attached in: parents first (Docker sorts mounts by destination the
+ * same way); a stable sort keeps the given order otherwise. `Vfs.allMounts()` of a
+ * namespace lists the root, then its mounts in this order.
+ */
+export function mountOrder<M extends { readonly path: string }>(mounts: readonly M[]): M[] {
+  return [...mounts].sort((a, b) => depth(a.path) - depth(b.path));
 }
 
 function depth(path: string): number {

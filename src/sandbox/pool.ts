@@ -21,6 +21,10 @@
  * runs N containers at once keeps about N threads while it lasts, instead of spawning
  * and terminating threads at every burst); never more than 32 are kept idle.
  *
+ * Shared memory: each thread gets, once, its control words (protocol.ts), its output ring
+ * (output.ts) and its exec slots (`EXEC_SLOTS` synchronous channels, protocol.ts), all
+ * reused by its successive runs; none without SharedArrayBuffer.
+ *
  * Caches: each thread keeps compiled modules and layer indexes by key (worker.ts); the
  * pool mirrors which keys each thread holds (`need`), bounded per thread, choosing what
  * to evict itself and telling the thread in the next `start` (`evictions`). `acquire`
@@ -28,10 +32,14 @@
  */
 import type { Platform } from '../platform/platform.js';
 import type { Thread } from '../platform/threads.js';
-import { CONTROL_LENGTH, PROTOCOL_VERSION, Handles, post, receive, type FromThread } from './protocol.js';
+import { createChannel, type ChannelEnd } from './channel.js';
+import { OutputRing } from './output.js';
+import { CONTROL_LENGTH, EXEC_SLOTS, PROTOCOL_VERSION, Handles, post, receive, type FromThread } from './protocol.js';
 
 export const DEFAULT_POOL_SIZE = 2;
 const MODULE_CACHE = 16;
+/** Data area of an exec slot's channel (larger messages cross in pieces). */
+const EXEC_SLOT_CAPACITY = 64 * 1024;
 const LAYER_CACHE = 128;
 /** How long a pool below its size waits for a thread to come back before spawning one. */
 const REPLENISH_DELAY_MS = 25;
@@ -58,8 +66,12 @@ export class PooledThread {
   state: 'booting' | 'idle' | 'busy' | 'dead' = 'booting';
   /** When it last became idle (performance.now()). */
   idleSince = 0;
-  /** The control word (protocol.ts), when the platform shares memory. */
+  /** The control words (protocol.ts), when the platform shares memory. */
   readonly control: Int32Array | undefined;
+  /** Where its runs write stdout and stderr (output.ts), when the platform shares memory. */
+  readonly output: OutputRing | undefined;
+  /** Its exec slots (protocol.ts): the thread serves the server ends; exec'd programs get the client ends. */
+  readonly execSlots: readonly { readonly client: ChannelEnd; readonly server: ChannelEnd }[];
   /** Receives the thread's messages while it is busy. */
   listener: ThreadListener | undefined;
   /** Called once if the thread dies while busy. */
@@ -75,6 +87,8 @@ export class PooledThread {
     shared: boolean,
   ) {
     this.control = shared ? new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4)) : undefined;
+    this.output = shared ? OutputRing.create() : undefined;
+    this.execSlots = shared ? Array.from({ length: EXEC_SLOTS }, () => createChannel({ capacity: EXEC_SLOT_CAPACITY, doorbell: false })) : [];
   }
 
   /** Whether the thread lacks `key` (then the caller must send it); records it as held either way. */
@@ -157,12 +171,13 @@ export class ThreadPool {
     this.makeIdle(t);
   }
 
-  /** Terminates a thread (its run is abandoned) and keeps the pool full. */
-  discard(t: PooledThread): void {
-    if (t.state === 'dead') return;
+  /** Terminates a thread (its run is abandoned) and keeps the pool full. Resolves when it has stopped. */
+  discard(t: PooledThread): Promise<void> {
+    if (t.state === 'dead') return Promise.resolve();
     this.end(t);
-    void t.thread.terminate();
+    const stopped = t.thread.terminate();
     this.replenish();
+    return stopped;
   }
 
   stats(): PoolStats {
@@ -269,7 +284,17 @@ export class ThreadPool {
     const { message, handles } = decoded;
     if (message.type === 'ready' && t.state === 'booting') {
       const h = new Handles();
-      post(t.thread, { v: PROTOCOL_VERSION, type: 'init', ...(t.control !== undefined ? { control: h.add(t.control) } : {}) }, h);
+      post(
+        t.thread,
+        {
+          v: PROTOCOL_VERSION,
+          type: 'init',
+          ...(t.control !== undefined ? { control: h.add(t.control) } : {}),
+          ...(t.output !== undefined ? { output: h.add(t.output.buffer) } : {}),
+          ...(t.execSlots.length > 0 ? { exec: h.add(t.execSlots.map((s) => s.server)) } : {}),
+        },
+        h,
+      );
       this.makeIdle(t);
       return;
     }

@@ -18,13 +18,13 @@ describe('protocol', () => {
     const h = new Handles();
     const data = new Uint8Array([1, 2, 3]);
     const sab = new SharedArrayBuffer(8);
+    h.add(data.buffer, data.buffer);
     const message: ExitedMessage = {
       v: PROTOCOL_VERSION,
       type: 'exited',
       run: 3,
       code: 7,
       reason: 'Error',
-      output: { data: h.add(data.buffer, data.buffer), records: [1, 1700000000000.5, 3] },
       upper: h.add(sab),
       memoryBytes: 65536,
     };
@@ -41,11 +41,11 @@ describe('protocol', () => {
     const port = capture();
     post(port, { v: PROTOCOL_VERSION, type: 'ready' });
     const [bytes, handles] = port.sent[0] as [Uint8Array, unknown[]];
-    expect(receive(port.sent[0]).message).toEqual({ v: 1, type: 'ready' });
+    expect(receive(port.sent[0]).message).toEqual({ v: PROTOCOL_VERSION, type: 'ready' });
     expect(() => receive({ type: 'ready' })).toThrow(/not a message/);
     const other = capture();
-    post(other, { v: 2 as typeof PROTOCOL_VERSION, type: 'ready' });
-    expect(() => receive(other.sent[0])).toThrow(/version 2, expected 1/);
+    post(other, { v: 99 as typeof PROTOCOL_VERSION, type: 'ready' });
+    expect(() => receive(other.sent[0])).toThrow(new RegExp(`version 99, expected ${PROTOCOL_VERSION}`));
     // The encoded bytes are exactly the message (not msgpackr's whole buffer).
     expect(bytes.buffer.byteLength).toBe(bytes.length);
     expect(handles).toEqual([]);

@@ -14,15 +14,35 @@
  *
  * One conversation:
  *   thread → `ready`                       (once, after spawn)
- *   runtime → `init`                        (once: the thread's control word)
+ *   runtime → `init`                        (once: the thread's shared memory: control
+ *                                           word, output ring, exec slots)
  *   runtime → `start` { run: n, … }         (a container run; the thread is busy)
- *   thread → `output` { run: n } …          (batched stdout/stderr, see worker.ts)
+ *        or → `exec` { run: n, … }          (a program run in a running container's
+ *                                           files, served by that container's thread)
  *   runtime → `stop` { run: n }             (optional; the control word is what a busy
  *                                           thread actually sees)
  *   thread → `exited` { run: n, … }         (the run is over; the thread is idle again)
  *   thread → `error`                        (an internal failure; the thread is unusable)
  * Messages about run n that arrive after the runtime gave up on it (killed and
  * terminated) are ignored by `run` number.
+ *
+ * Output does not travel in messages: the thread writes stdout and stderr into its
+ * output ring (output.ts) at each `fd_write`, and the runtime drains it, so output is
+ * neither delayed by a guest that stops making WASI calls nor lost when its thread is
+ * terminated. Only a platform without SharedArrayBuffer (no ring) gets `output`
+ * messages instead, one per write.
+ *
+ * Exec: each thread has `EXEC_SLOTS` synchronous channels (channel.ts), made once by the
+ * pool and given in `init`. While a container runs on thread C, C serves its namespace
+ * on each slot with a polled `VolumeServer` (remote-fs.ts) — made at the first request
+ * — answering at every WASI call and whenever its WAKE word is bumped while it sleeps.
+ * Once its namespace is up, C stores the run's number in `[CONTROL_SERVING]`. What a
+ * slot serves needs no message: mount 0 is the root (`/`), then the run's mounts in
+ * `mountOrder`; the root of mount i has handle `execHandleBase(n, k) + i` in slot k of
+ * run n, so a request left over from an earlier run names nothing. An exec'd program on
+ * thread E gets one slot's client end (`exec.connection`); E's client bumps C's WAKE
+ * word (and the network arena's, which C sleeps on in socket calls) after each request,
+ * so a sleeping C wakes to answer.
  *
  * Caches: a thread keeps compiled modules and decoded layer indexes by key across runs.
  * The runtime remembers which keys each thread holds and sends a module or a layer's
@@ -31,7 +51,7 @@
  */
 import { Packr } from 'msgpackr';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Index into the handles array of the same post. */
 export type Handle = number;
@@ -43,17 +63,42 @@ export type ExitReason = 'Completed' | 'Error' | 'OOMKilled' | 'Killed' | 'Deadl
 export type StopReason = 'Killed' | 'DeadlineExceeded';
 
 /**
- * The control word: an Int32Array of length `CONTROL_LENGTH` over a SharedArrayBuffer,
- * one per thread, sent once in `init`. `[CONTROL_STOP]` is 0 while the run may go on;
- * the runtime stores a `STOP_*` code and `Atomics.notify`s it to stop the run. The
- * thread checks it at every WASI call and sleeps on it (`Atomics.wait`), so a stop also
- * wakes a sleeping guest. The runtime resets it to 0 before posting `start`.
+ * The control words: an Int32Array of length `CONTROL_LENGTH` over a SharedArrayBuffer,
+ * one per thread, sent once in `init`.
+ * - `[CONTROL_STOP]` is 0 while the run may go on; the runtime stores a `STOP_*` code to
+ *   stop the run (and then bumps WAKE). The thread checks it at every WASI call. The
+ *   runtime resets it to 0 before posting `start` or `exec`.
+ * - `[CONTROL_SERVING]`: the number of the container run whose namespace the thread
+ *   serves on its exec slots (0: none); stored and notified by the thread once the
+ *   namespace is up, cleared when the run ends. `exec` waits for it.
+ * - `[CONTROL_WAKE]` is a counter bumped (`Atomics.add` + `notify`) by whoever wants the
+ *   busy thread to look again: a stop request, a drain of the output ring that the
+ *   thread waits on for room, an exec client's request. The thread's sleeps (a guest's
+ *   clock sleep, a full output ring) wait on it, taking its value before they check what
+ *   they wait for, so no wake-up is lost. (In socket calls the thread sleeps on the
+ *   network arena's WAKE word instead, which the same parties bump.)
  */
-export const CONTROL_LENGTH = 2;
+export const CONTROL_LENGTH = 4;
 export const CONTROL_STOP = 0;
+export const CONTROL_WAKE = 1;
+export const CONTROL_SERVING = 2;
 export const STOP_NONE = 0;
 export const STOP_KILLED = 1;
 export const STOP_DEADLINE = 2;
+
+/** Bumps a wake counter (`[CONTROL_WAKE]` of the control words, or any word given as a one-word view) and wakes its sleepers. */
+export function wake(words: Int32Array, index = 0): void {
+  Atomics.add(words, index, 1);
+  Atomics.notify(words, index);
+}
+
+/** Exec slots per container thread: at most this many execs run in one container at once (more wait for a slot). */
+export const EXEC_SLOTS = 4;
+
+/** The first handle number of exec slot `slot` in run `run` (remote-fs.ts `firstHandle`): distinct for every run and slot of a thread. */
+export function execHandleBase(run: number, slot: number): number {
+  return ((run % 0x100000) * EXEC_SLOTS + slot) * 2 ** 28 + 1;
+}
 
 export function stopCode(reason: StopReason): number {
   return reason === 'Killed' ? STOP_KILLED : STOP_DEADLINE;
@@ -116,9 +161,10 @@ export interface Limits {
 }
 
 /**
- * Output of a run, batched: `data` (a transferred ArrayBuffer) holds the chunks back to
- * back; `records` is flat, three numbers per chunk: stream (1 stdout, 2 stderr), time
- * (ms since the epoch, fractional) and byte length.
+ * Output of a run without an output ring (no SharedArrayBuffer): `data` (a transferred
+ * ArrayBuffer) holds the chunks back to back; `records` is flat, three numbers per
+ * chunk: stream (1 stdout, 2 stderr), time (ms since the epoch, fractional) and byte
+ * length.
  */
 export interface OutputBatch {
   readonly data: Handle;
@@ -127,11 +173,19 @@ export interface OutputBatch {
 
 // ---------------------------------------------------------------- runtime → thread
 
+/**
+ * The thread's shared memory, for all its runs; all absent without SharedArrayBuffer
+ * (stops are then by terminate only, output goes in messages, and exec is unsupported).
+ */
 export interface InitMessage {
   readonly v: typeof PROTOCOL_VERSION;
   readonly type: 'init';
-  /** The control word (absent without SharedArrayBuffer: stops are then by terminate only). */
+  /** The control words (an Int32Array). */
   readonly control?: Handle;
+  /** The output ring's SharedArrayBuffer (output.ts). */
+  readonly output?: Handle;
+  /** The server ends (`ChannelEnd[]`, channel.ts) of the thread's `EXEC_SLOTS` exec slots. */
+  readonly exec?: Handle;
 }
 
 export interface StartMessage {
@@ -153,6 +207,12 @@ export interface StartMessage {
   /** The upper layer of a previous run (a changeset tar), restored before the guest starts. */
   readonly upper?: Handle;
   readonly mounts: readonly MountWire[];
+  /**
+   * wasmtime-style preopens (a bare module's `--dir`): when present, `mounts` are not
+   * attached to a root; mount i is preopened as `preopens[i]`, each its own capability
+   * (`..` above it and absolute symlinks are EPERM), and there is no `/`.
+   */
+  readonly preopens?: readonly string[];
   /** Listening sockets (absent: the container has no ports). */
   readonly net?: NetWire;
   readonly limits: Limits;
@@ -170,7 +230,31 @@ export interface StopMessage {
   readonly reason: StopReason;
 }
 
-export type ToThread = InitMessage | StartMessage | StopMessage;
+/**
+ * Runs a program in a running container's namespace (`Runtime.exec`): argv[0] is looked
+ * up in the container's PATH and read from its files, through `connection`.
+ */
+export interface ExecMessage {
+  readonly v: typeof PROTOCOL_VERSION;
+  readonly type: 'exec';
+  readonly run: number;
+  /** Container id, for messages. */
+  readonly container: string;
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+  /** Absolute; must exist in the container (it is not made). */
+  readonly cwd: string;
+  /**
+   * Handle of a `VolumeConnection` (channel-protocol.ts) over one exec slot of the
+   * container's thread: mount 0 is the container's root, the others its mounts, at
+   * their paths, in `mountOrder`. Its channel end carries the bells to ring.
+   */
+  readonly connection: Handle;
+  readonly limits: Limits;
+  readonly stdin?: Handle;
+}
+
+export type ToThread = InitMessage | StartMessage | ExecMessage | StopMessage;
 
 // ---------------------------------------------------------------- thread → runtime
 
@@ -179,6 +263,19 @@ export interface ReadyMessage {
   readonly type: 'ready';
 }
 
+/**
+ * The run's namespace is up and its guest about to start. `exec`: the handle of the
+ * thread's exec slots' mounts (`RemoteMount[][]`, one list per slot), absent when the
+ * thread serves no exec slots.
+ */
+export interface RunningMessage {
+  readonly v: typeof PROTOCOL_VERSION;
+  readonly type: 'running';
+  readonly run: number;
+  readonly exec?: Handle;
+}
+
+/** Output of a thread without an output ring (see `OutputBatch`). */
 export interface OutputMessage {
   readonly v: typeof PROTOCOL_VERSION;
   readonly type: 'output';
@@ -195,8 +292,6 @@ export interface ExitedMessage {
   readonly reason: ExitReason;
   /** The trap or failure, for `inspect` (also written to the log as stderr). */
   readonly message?: string;
-  /** Output not yet sent. */
-  readonly output?: OutputBatch;
   /** The upper layer as a changeset tar (`keepUpper` and not empty). */
   readonly upper?: Handle;
   /** Size of the guest's memory at exit, in bytes. */
@@ -212,7 +307,7 @@ export interface ErrorMessage {
   readonly stack?: string;
 }
 
-export type FromThread = ReadyMessage | OutputMessage | ExitedMessage | ErrorMessage;
+export type FromThread = ReadyMessage | RunningMessage | OutputMessage | ExitedMessage | ErrorMessage;
 
 export type Message = ToThread | FromThread;
 

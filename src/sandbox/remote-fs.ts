@@ -23,9 +23,15 @@
  *
  * Handles: see channel-protocol.ts (bounded table, pinned while they hold host
  * resources, re-looked-up by the client when evicted).
+ *
+ * Polled mode (`polled: end`): the server answers on a channel end it is given, only when
+ * its thread calls `poll()` — for a thread busy with something else that can look at its
+ * channels only now and then (a container thread serving an exec'd program's calls at
+ * its WASI calls, worker.ts). The client then needs `mounts` (the roots' handles) and the
+ * client end of that channel, which the channel's owner has.
  */
 import { EINVAL, EIO, ENOENT, EROFS, EXDEV, Errno, type ErrnoCode } from '../layers/errno.js';
-import { ChannelClient, ChannelError, ChannelServer, createChannel, transferables, type ChannelOptions } from './channel.js';
+import { ChannelClient, ChannelError, ChannelServer, createChannel, transferables, type ChannelEnd, type ChannelOptions } from './channel.js';
 import {
   VOLUME_PROTOCOL_VERSION,
   type NodeHandle,
@@ -282,6 +288,14 @@ export interface VolumeServerOptions {
   readonly channel?: ChannelOptions;
   /** Unpinned handles kept before the oldest are evicted (default 4096). */
   readonly maxHandles?: number;
+  /** Serve this channel end, when `poll()`ed, instead of making a channel and serving it asynchronously. */
+  readonly polled?: ChannelEnd;
+  /**
+   * The first handle number (default 1). A channel reused by successive servers (an exec
+   * slot) gives each a distinct range, so a request left over from an earlier server
+   * names no node of this one (`{ stale }`, and its roots cannot be found again).
+   */
+  readonly firstHandle?: number;
 }
 
 interface Entry {
@@ -301,8 +315,10 @@ const MUTATIONS = new Set<VolumeRequest['op']>(['write', 'truncate', 'setTimes',
  * volume is applied in one order.
  */
 export class VolumeServer {
-  /** Post this to the container thread (with `transfer`). */
+  /** Post this to the container thread (with `transfer`). In polled mode its channel is the served end: give the client its own end with `mounts`. */
   readonly connection: VolumeConnection;
+  /** The mounts as a client sees them: each mount point and its root's handle. */
+  readonly mounts: readonly RemoteMount[];
   readonly transfer: Transferable[];
   /** Resolves when the connection has ended and every handle was released. */
   readonly done: Promise<void>;
@@ -310,26 +326,39 @@ export class VolumeServer {
   private readonly handles = new Map<NodeHandle, Entry>();
   private readonly maxHandles: number;
   private unpinned = 0;
-  private nextHandle = 1;
+  private nextHandle: number;
   private readonly objectKeys = new WeakMap<object, number>();
   private nextObjectKey = 1;
 
   constructor(mounts: readonly ServedMount[], options: VolumeServerOptions = {}) {
     this.maxHandles = options.maxHandles ?? DEFAULT_MAX_HANDLES;
-    const { client, server } = createChannel(options.channel);
+    this.nextHandle = options.firstHandle ?? 1;
+    const { client, server } = options.polled !== undefined ? { client: options.polled, server: options.polled } : createChannel(options.channel);
     this.channel = new ChannelServer(server);
-    const remote = mounts.map((mount): RemoteMount => {
+    this.mounts = mounts.map((mount): RemoteMount => {
       const root = mount.fs.root();
       return { path: mount.path, readonly: mount.readonly === true || mount.fs.readonly, root: this.add(mount, root, true, true) };
     });
-    this.connection = { v: VOLUME_PROTOCOL_VERSION, channel: client, mounts: remote };
-    this.transfer = transferables(client);
-    this.done = this.channel.serve((req) => this.handle(req)).finally(() => this.releaseAll());
+    this.connection = { v: VOLUME_PROTOCOL_VERSION, channel: client, mounts: this.mounts };
+    this.transfer = options.polled !== undefined ? [] : transferables(client);
+    this.polledMode = options.polled !== undefined;
+    this.done = this.polledMode ? Promise.resolve() : this.channel.serve((req) => this.handle(req)).finally(() => this.releaseAll());
+  }
+
+  private readonly polledMode: boolean;
+
+  /**
+   * Polled mode: answers the request waiting on the channel, if any (true), else returns
+   * false at once. Blocks only while a request or its reply crosses in pieces.
+   */
+  poll(): boolean {
+    return this.channel.pollOnce((req) => this.handle(req));
   }
 
   /** Ends the connection (the container went away): releases all host resources. Idempotent. */
   close(): Promise<void> {
     this.channel.close();
+    if (this.polledMode) this.releaseAll();
     return this.done;
   }
 

@@ -12,6 +12,7 @@ import { ImageStore } from '../layers/image-store.js';
 import { Overlay } from '../layers/overlay.js';
 import { nodePlatform } from '../platform/node/index.js';
 import type { Platform } from '../platform/platform.js';
+import { memoryVolumes } from '../platform/node/volumes.js';
 import { receive, type StartMessage } from './protocol.js';
 import { Runtime } from './runtime.js';
 
@@ -106,8 +107,9 @@ describe('Runtime: lifecycle', () => {
     await runtime.wait(c.id);
     await following;
     expect(seen.reduce((a, b) => a + b, 0)).toBe(64 * 1024);
-    // Batched: far fewer chunks than writes.
-    expect(seen.length).toBeLessThan(16);
+    // Batched: drained from the output ring in chunks, at least two writes per chunk on
+    // average even on a loaded machine (unbatched would be 64).
+    expect(seen.length).toBeLessThan(32);
   });
 
   it('a refused module or a missing command throws at create', async () => {
@@ -119,6 +121,67 @@ describe('Runtime: lifecycle', () => {
     const c = await runtime.create({ image: 'nocmd:1', entrypoint: ['x.wasm'], cmd: ['4'] });
     await runtime.start(c.id);
     expect((await runtime.wait(c.id)).exitCode).toBe(4);
+  });
+});
+
+describe('Runtime: files across runtimes (upper)', () => {
+  it('upper(id) is the changeset of the last run; ContainerSpec.upper restores it in another runtime', async () => {
+    await createImage(store, { ref: 'touch:upper', layers: [{ 'bin/touch.wasm': touchModule('marker') }], config: { Entrypoint: ['/bin/touch.wasm'] } });
+    const c = await runtime.create({ image: 'touch:upper' });
+    expect(runtime.upper(c.id)).toBeUndefined();
+    await runtime.start(c.id);
+    expect(await runtime.wait(c.id)).toEqual({ exitCode: 0, reason: 'Completed' });
+    const upper = runtime.upper(c.id);
+    expect(upper).toBeInstanceOf(Uint8Array);
+
+    const other = new Runtime({ platform: nodePlatform, store, poolSize: 1 });
+    try {
+      const restored = await other.create({ image: 'touch:upper', upper });
+      expect(other.diff(restored.id)).toEqual([{ kind: 'A', path: '/marker' }]);
+      await other.start(restored.id);
+      // The file is there: O_EXCL fails with EEXIST (20).
+      expect(await other.wait(restored.id)).toEqual({ exitCode: 20, reason: 'Error' });
+      // Not a changeset of this image: refused at create.
+      await expect(other.create({ image: 'touch:upper', upper: new TextEncoder().encode('not a tar') })).rejects.toThrow(/do not apply onto its image touch:upper/);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('Runtime: preopens (wasmtime --dir)', () => {
+  it("a bare module gets exactly its preopens: wasicalls prints wasmtime's transcript except the four deliberate lines", async () => {
+    const volumes = new Runtime({ platform: nodePlatform, volumes: memoryVolumes(), poolSize: 1 });
+    try {
+      const wasicalls = await guest('wasicalls');
+      const c = await volumes.create({
+        module: wasicalls,
+        entrypoint: ['wasicalls'],
+        cmd: ['/sandbox', '7', 'héllo', '', 'a b'],
+        env: ['A=1', 'ÜNI=€uro ☃'],
+        preopens: [
+          { name: '/sandbox', mount: { type: 'tmpfs', target: '/' } },
+          { name: '/spare', mount: 'spare-volume:/ignored' },
+        ],
+      });
+      expect(volumes.inspect(c.id).mounts).toEqual(['tmpfs::/sandbox', 'spare-volume::/spare']);
+      await volumes.start(c.id);
+      expect(await volumes.wait(c.id)).toEqual({ exitCode: 7, reason: 'Error' });
+      const lines = volumes.logs(c.id).text('stdout').split('\n');
+      const wasmtime = (await readFile(new URL('../../guests/expected/wasicalls.wasmtime.txt', import.meta.url), 'utf8')).split('\n');
+      expect(lines.length).toBe(wasmtime.length);
+      expect(lines.filter((line, i) => line !== wasmtime[i]).sort()).toEqual([
+        'fd_read f into 5+100 bytes: SUCCESS 11 (both iovecs)',
+        'path_filestat_get dlnk/ (trailing slash): DIRECTORY',
+        'path_filestat_get f/ (trailing slash): NOTDIR',
+        'path_remove_directory e/ (trailing slash): SUCCESS',
+      ]);
+      // No root, so no exec into it; and preopens are for bare modules only.
+      await expect(volumes.create({ image: 'touch:1', preopens: [] })).rejects.toThrow(/preopens are for a bare module/);
+      await expect(volumes.create({ module: wasicalls, preopens: [], mounts: ['/x'] })).rejects.toThrow(/not both/);
+    } finally {
+      await volumes.close();
+    }
   });
 });
 

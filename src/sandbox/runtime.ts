@@ -19,6 +19,28 @@
  *                              limit (137, `OOMKilled`), was killed (137, `Killed`), or ran
  *                              past its timeout (137, `DeadlineExceeded`);
  *   start(id) again restarts it with the upper it had (a restart); `remove(id)` forgets it.
+ * `upper(id)` is the changeset after its last run, and `ContainerSpec.upper` restores one
+ * at create: a container kept elsewhere (the CLI keeps them on disk) restarts with its
+ * files in another process.
+ *
+ * Output: the thread writes stdout and stderr into its output ring (output.ts) at each
+ * `fd_write`, and the runtime drains it as soon as it is written (`Atomics.waitAsync`
+ * on the ring's doorbell) into the container's `LogRing` and `onLog`, each chunk stamped
+ * with the time of its write. So a line is visible within milliseconds even when the
+ * guest then computes without another WASI call, and what a killed guest wrote before
+ * the kill is kept (the ring is drained once more after its thread is gone). A guest
+ * that writes faster than the runtime drains blocks in `fd_write` (a pipe's
+ * back-pressure); a stop still ends it.
+ *
+ * Exec (`exec(id, { cmd, … })`): runs another program in a *running* container's files:
+ * its root and its mounts (volumes, binds, tmpfs), live, with the container's env (plus
+ * the exec's) and memory limit, in its own pooled thread. The container's thread serves
+ * the files: it answers the exec'd program's calls at each of its own WASI calls and
+ * whenever it sleeps (worker.ts, protocol.ts "Exec"), so each call is a round trip
+ * between two threads. A guest that computes without WASI calls answers none: the exec'd
+ * program's file calls then fail with EIO after `execCallTimeoutMs` (default 10 s). An
+ * exec ends with its program; when the container's run ends, its execs are killed (137),
+ * as Docker's are. At most `EXEC_SLOTS` (4) run at once in one container; more wait.
  *
  * Stopping: `kill` writes a stop request into the thread's control word (protocol.ts),
  * which the guest sees at its next WASI call and which wakes it from a sleep; a guest that
@@ -65,20 +87,25 @@ import type { LayerIndex } from '../layers/layer-index.js';
 import { encodeLayerIndex, type EncodedLayer } from '../layers/layer-transfer.js';
 import { FileNode, Overlay } from '../layers/overlay.js';
 import { defaultPlatform, type Platform } from '../platform/platform.js';
+import { closeChannel, reopenChannel, type ChannelEnd } from './channel.js';
+import { VOLUME_PROTOCOL_VERSION, type RemoteMount, type VolumeConnection } from './channel-protocol.js';
 import { DEFAULT_LOG_LIMIT, LogRing, type LogEntry } from './logs.js';
 import { ModuleError, PAGE_SIZE, checkImports, prepareModule, type ModuleImport } from './module.js';
-import { RunMounts, releaseMounts, resolveMounts, type ContainerMount, type MountEntry } from './mounts.js';
+import { RunMounts, releaseMounts, resolveMounts, resolvePreopens, type ContainerMount, type MountEntry, type PreopenEntry } from './mounts.js';
+import { CTRL_WAKE } from './net/arena.js';
 import type { VolumeManager } from './volumes.js';
 import { FIRST_LISTEN_FD, RunNetwork, containerPorts, fetchOver, type PortInfo, type PublishSpec, type VirtualConnection } from './network.js';
 import { ThreadPool, type PoolStats, type PooledThread } from './pool.js';
 import {
   CONTROL_STOP,
+  CONTROL_WAKE,
   Handles,
   PROTOCOL_VERSION,
   STOP_NONE,
   handle,
   post,
   stopCode,
+  wake,
   type ExitReason,
   type FromThread,
   type ImportedMemory,
@@ -92,6 +119,8 @@ export type { ExitReason } from './protocol.js';
 
 export const DEFAULT_MAX_OPEN_FILES = 1024;
 export const DEFAULT_STOP_GRACE_MS = 20;
+export const DEFAULT_EXEC_CALL_TIMEOUT_MS = 10_000;
+export { EXEC_SLOTS } from './protocol.js';
 /** Compiled modules kept for reuse by new containers. */
 const COMPILED_CACHE = 64;
 const THREAD_MODULE = new URL('./worker.js', import.meta.url);
@@ -110,10 +139,16 @@ export interface RuntimeOptions {
    * `diskVolumes(dir)` in Node). Without it, specs may mount tmpfs and `ContainerMount`s only.
    */
   readonly volumes?: VolumeManager;
+  /**
+   * How long an exec'd program's file call waits for the container's thread to answer
+   * before it fails with EIO (ms; default 10 s). A container whose guest computes
+   * without WASI calls answers none.
+   */
+  readonly execCallTimeoutMs?: number;
 }
 
 /** A filesystem mounted into a container: mounts.ts (named volumes, binds, tmpfs, any `MountFs`). */
-export type { ContainerMount, MountEntry } from './mounts.js';
+export type { ContainerMount, MountEntry, PreopenEntry } from './mounts.js';
 
 export interface ContainerSpec {
   /** An image (or a ref or digest in `store`). Exactly one of `image` and `module`. */
@@ -139,6 +174,14 @@ export interface ContainerSpec {
    */
   readonly mounts?: readonly MountEntry[];
   /**
+   * wasmtime-style preopens, for a bare module (`wasmtime run --dir HOST::GUEST`): when
+   * given, the guest gets exactly these directories, each preopened under its `name`
+   * (in order, after any listening sockets), and no `/`. Each is a capability: `..`
+   * above it and absolute symlinks are EPERM (`Vfs.preopens`). `mount` is anything
+   * `mounts` takes (its mount point is not used). Not with `image` nor `mounts`.
+   */
+  readonly preopens?: readonly PreopenEntry[];
+  /**
    * TCP ports the guest listens on: pre-opened listening sockets at fd 3 onward, in this
    * order, before the preopened directories (network.ts). Default: the image's
    * ExposedPorts tcp ports, ascending. Published container ports not listed are added.
@@ -162,6 +205,36 @@ export interface ContainerSpec {
    * Default true; `false` skips packing them at exit (one-shot runs).
    */
   readonly keepFiles?: boolean;
+  /**
+   * The container's file changes to start from: a changeset (an OCI layer tar, as
+   * `upper(id)` returns it) over the image, as if an earlier run had made them.
+   * Refused at create (CONFLICT) when it does not apply onto the image.
+   */
+  readonly upper?: Uint8Array;
+}
+
+/** What `exec` runs (Docker's `exec` options). */
+export interface ExecOptions {
+  /** argv: `cmd[0]` is looked up in the container's PATH (then its working dir) in its live files. */
+  readonly cmd: readonly string[];
+  /** Added to (and overriding) the container's environment. */
+  readonly env?: Readonly<Record<string, string>> | readonly string[];
+  /** Absolute; default the container's working dir (passed as PWD; it must exist). */
+  readonly workingDir?: string;
+  /** What the program reads on fd 0 (then EOF). */
+  readonly stdin?: Uint8Array;
+  /** Each chunk of its output as it is written. */
+  readonly onLog?: (entry: LogEntry) => void;
+}
+
+/**
+ * How an exec ended, and its output (the newest `logLimit` bytes of the container's,
+ * stdout and stderr together). Exit codes are a container's, plus 127 (the command is
+ * not a file in the container) and 126 (it cannot be run).
+ */
+export interface ExecResult extends ExitStatus {
+  readonly stdout: string;
+  readonly stderr: string;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -233,8 +306,10 @@ interface Container {
   runs: number;
   memoryBytes: number | undefined;
   upper: Uint8Array | undefined;
-  /** The spec's mounts, resolved at create (volumes in use until `remove`). */
+  /** The spec's mounts (or preopens), resolved at create (volumes in use until `remove`). */
   readonly mounts: readonly ContainerMount[];
+  /** With preopens: their names, in the order of `mounts`. */
+  readonly preopens: readonly string[] | undefined;
   /** Container ports, in fd order (network.ts). */
   readonly ports: readonly number[];
   /** The run in progress. */
@@ -251,6 +326,33 @@ interface Run {
   timers: ReturnType<typeof setTimeout>[];
   /** The run's mounts: its volume server, closed when the run ends (mounts.ts). */
   mounts: RunMounts | undefined;
+  /** Resolves when the thread says `running`: what each exec slot serves (undefined: the run ended first, or serves no exec). */
+  readonly served: Promise<readonly (readonly RemoteMount[])[] | undefined>;
+  readonly serve: (slots: readonly (readonly RemoteMount[])[] | undefined) => void;
+  /** Exec slots of the run's thread not in use, and execs waiting for one (given undefined when the run ends). */
+  readonly freeSlots: number[];
+  readonly slotWaiters: ((slot: number | undefined) => void)[];
+  readonly execs: Set<ExecRun>;
+}
+
+/** A program exec'd in a container's run. */
+interface ExecRun {
+  readonly serial: number;
+  /** The exec slot of the container's thread it uses. */
+  readonly slot: number;
+  thread: PooledThread | undefined;
+  stop: StopReason | undefined;
+  readonly timers: ReturnType<typeof setTimeout>[];
+  readonly logs: LogRing;
+  readonly onLog: ((entry: LogEntry) => void) | undefined;
+  done: boolean;
+  readonly resolve: (status: ExitStatus) => void;
+}
+
+function newRun(serial: number): Run {
+  let serve!: Run['serve'];
+  const served = new Promise<readonly (readonly RemoteMount[])[] | undefined>((resolve) => (serve = resolve));
+  return { serial, thread: undefined, stop: undefined, timers: [], mounts: undefined, served, serve, freeSlots: [], slotWaiters: [], execs: new Set() };
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -260,6 +362,7 @@ export class Runtime {
   private readonly store: ImageStore | undefined;
   private readonly pool: ThreadPool;
   private readonly stopGraceMs: number;
+  private readonly execCallTimeoutMs: number;
   /** Named volumes and the bind grant (`RuntimeOptions.volumes`), if any. */
   readonly volumes: VolumeManager | undefined;
   private readonly containers = new Map<string, Container>();
@@ -276,6 +379,7 @@ export class Runtime {
     this.store = options.store;
     this.volumes = options.volumes;
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    this.execCallTimeoutMs = options.execCallTimeoutMs ?? DEFAULT_EXEC_CALL_TIMEOUT_MS;
     this.pool = new ThreadPool(this.platform, THREAD_MODULE, options.poolSize);
   }
 
@@ -305,6 +409,8 @@ export class Runtime {
 
   async create(spec: ContainerSpec): Promise<ContainerInfo> {
     if ((spec.image === undefined) === (spec.module === undefined)) throw new SkiffError('CONFLICT', 'a container runs either an image or a module: give exactly one of `image` and `module`');
+    if (spec.preopens !== undefined && spec.image !== undefined) throw new SkiffError('CONFLICT', 'preopens are for a bare module (wasmtime --dir): a container of an image has its root, mount into it with `mounts`');
+    if (spec.preopens !== undefined && (spec.mounts?.length ?? 0) > 0) throw new SkiffError('CONFLICT', 'give either `preopens` (the guest sees only those directories) or `mounts` (mounted in its root), not both');
     const name = spec.name ?? this.generateName();
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new SkiffError('CONFLICT', `invalid container name ${JSON.stringify(name)}: use letters, digits, '_', '.' and '-'`);
     if (this.names.has(name)) throw new SkiffError('CONFLICT', `the container name ${JSON.stringify(name)} is already in use`);
@@ -343,13 +449,23 @@ export class Runtime {
     if (cwd !== '/' || spec.workingDir !== undefined || (image?.config.config?.WorkingDir ?? '') !== '') {
       if (!env.some((e) => e.startsWith('PWD='))) env.push(`PWD=${cwd}`);
     }
+    if (spec.upper !== undefined) {
+      let why: string | undefined;
+      try {
+        const r = applyChangeset(new Overlay(layers), spec.upper);
+        if (r instanceof Errno) why = r.code;
+      } catch (e) {
+        why = (e as Error).message;
+      }
+      if (why !== undefined) throw new SkiffError('CONFLICT', `the container's files (upper) do not apply onto its ${image === undefined ? 'empty root' : `image ${describe(image)}`}: ${why}`);
+    }
     const ports = containerPorts(spec.ports, image?.config.config?.ExposedPorts, spec.publish);
     if ((spec.publish?.length ?? 0) > 0 && this.platform.publish === undefined) {
       throw new SkiffError('UNSUPPORTED', `publishing host ports needs host sockets, which the ${this.platform.name} platform lacks: reach the container with runtime.fetch or runtime.connect`);
     }
     const id = randomHex(32);
     // Last, so that nothing after it can fail: a named volume is in use from here until `remove`.
-    const mounts = resolveMounts(this.volumes, spec.mounts ?? [], id);
+    const mounts = spec.preopens !== undefined ? resolvePreopens(this.volumes, spec.preopens, id) : resolveMounts(this.volumes, spec.mounts ?? [], id);
     const c: Container = {
       id,
       name,
@@ -371,8 +487,9 @@ export class Runtime {
       finishedAt: undefined,
       runs: 0,
       memoryBytes: undefined,
-      upper: undefined,
+      upper: spec.upper,
       mounts,
+      preopens: spec.preopens?.map((p) => p.name),
       current: undefined,
       waiters: [],
     };
@@ -388,7 +505,7 @@ export class Runtime {
   async start(idOrName: string): Promise<void> {
     const c = this.get(idOrName);
     if (c.status === 'running') return;
-    const run: Run = { serial: ++this.serial, thread: undefined, stop: undefined, timers: [], mounts: undefined };
+    const run = newRun(++this.serial);
     c.current = run;
     c.status = 'running';
     c.exit = undefined;
@@ -421,10 +538,16 @@ export class Runtime {
     run.thread = thread;
     thread.listener = (message, handles) => this.onMessage(c, run, message, handles);
     thread.onDeath = (error) => this.finish(c, run, { exitCode: 134, reason: 'Error', message: `the container thread died: ${error.message}` });
-    if (thread.control !== undefined) Atomics.store(thread.control, CONTROL_STOP, STOP_NONE);
+    this.prepareThread(thread);
+    // Its exec slots: reusable now that no exec of an earlier run may use them (their handles differ anyway).
+    for (const [slot, ends] of thread.execSlots.entries()) {
+      reopenChannel(ends.client);
+      run.freeSlots.push(slot);
+    }
     const handles = new Handles();
     const message = this.startMessage(c, run, thread, handles);
     post(thread.thread, message, handles);
+    void this.pump(thread, () => c.current === run, (e) => this.emit(c, e));
     if (c.spec.timeout !== undefined) run.timers.push(setTimeout(() => this.stop(c, run, 'DeadlineExceeded'), c.spec.timeout));
   }
 
@@ -567,6 +690,16 @@ export class Runtime {
     return this.get(idOrName).logs;
   }
 
+  /**
+   * The container's file changes after its last finished run, as a changeset (an OCI
+   * layer tar with whiteouts, what `diff` and `commit` read); undefined when it has none
+   * (or was created with `keepFiles: false`). Give it back as `ContainerSpec.upper` to
+   * restart the container elsewhere with its files.
+   */
+  upper(idOrName: string): Uint8Array | undefined {
+    return this.get(idOrName).upper;
+  }
+
   /** The container's file changes as `docker diff` lists them (those of its last finished run). */
   diff(idOrName: string): Change[] {
     const c = this.get(idOrName);
@@ -611,6 +744,7 @@ export class Runtime {
       layers,
       ...(c.upper !== undefined ? { upper: h.add(c.upper) } : {}),
       mounts: run.mounts?.wires(h) ?? [],
+      ...(c.preopens !== undefined ? { preopens: c.preopens } : {}),
       ...(run.network !== undefined ? { net: run.network.wire(h) } : {}),
       limits: { ...(c.memoryPages !== undefined ? { memoryPages: c.memoryPages } : {}), maxOpenFiles: c.maxOpenFiles },
       ...(c.spec.stdin !== undefined ? { stdin: h.add(c.spec.stdin) } : {}),
@@ -622,11 +756,13 @@ export class Runtime {
   private onMessage(c: Container, run: Run, message: FromThread, handles: readonly unknown[]): void {
     if (c.current !== run) return;
     switch (message.type) {
+      case 'running':
+        run.serve(message.exec === undefined ? undefined : handle<RemoteMount[][]>(handles, message.exec));
+        return;
       case 'output':
-        this.output(c, message.output, handles);
+        this.output(message.output, handles, (e) => this.emit(c, e));
         return;
       case 'exited': {
-        if (message.output !== undefined) this.output(c, message.output, handles);
         if (message.upper !== undefined) {
           const upper = handle<Uint8Array | ArrayBuffer>(handles, message.upper);
           c.upper = upper instanceof Uint8Array ? upper : new Uint8Array(upper);
@@ -640,9 +776,10 @@ export class Runtime {
       }
       case 'error': {
         const thread = run.thread;
+        if (thread !== undefined) this.drain(thread, (e) => this.emit(c, e));
         this.log(c, 'stderr', `skiff: the container thread failed: ${message.message}\n`);
         this.finish(c, run, { exitCode: 126, reason: 'Error', message: message.message });
-        if (thread !== undefined) this.pool.discard(thread);
+        if (thread !== undefined) void this.pool.discard(thread);
         return;
       }
       case 'ready':
@@ -650,24 +787,57 @@ export class Runtime {
     }
   }
 
-  private output(c: Container, batch: OutputBatch, handles: readonly unknown[]): void {
+  // ---------------------------------------------------------------- output
+
+  /** A thread's output ring is empty, its control words clear: ready for a run. */
+  private prepareThread(t: PooledThread): void {
+    t.output?.reset();
+    if (t.control !== undefined) Atomics.store(t.control, CONTROL_STOP, STOP_NONE);
+  }
+
+  /**
+   * Drains `t`'s output ring into `sink` as it is written, while `active()` (output.ts).
+   * The last drain of a run is `finish`'s (or `finishExec`'s), which also wakes this.
+   */
+  private async pump(t: PooledThread, active: () => boolean, sink: (entry: LogEntry) => void): Promise<void> {
+    const ring = t.output;
+    if (ring === undefined) return;
+    while (active()) {
+      this.drain(t, sink);
+      await ring.whenWritten();
+    }
+  }
+
+  /** Whatever `t` wrote, to `sink`; wakes `t` if it waits for room in its ring. */
+  private drain(t: PooledThread, sink: (entry: LogEntry) => void): void {
+    const ring = t.output;
+    if (ring === undefined) return;
+    for (const entry of ring.drain()) sink(entry);
+    if (ring.drained() && t.control !== undefined) wake(t.control, CONTROL_WAKE);
+  }
+
+  /** Output of a thread without a ring (no SharedArrayBuffer), from an `output` message. */
+  private output(batch: OutputBatch, handles: readonly unknown[], sink: (entry: LogEntry) => void): void {
     const data = new Uint8Array(handle<ArrayBuffer>(handles, batch.data));
     const r = batch.records;
     let at = 0;
     for (let i = 0; i + 2 < r.length; i += 3) {
       const length = r[i + 2] as number;
-      const entry: LogEntry = { stream: r[i] === 2 ? 'stderr' : 'stdout', time: r[i + 1] as number, bytes: data.subarray(at, at + length) };
+      sink({ stream: r[i] === 2 ? 'stderr' : 'stdout', time: r[i + 1] as number, bytes: data.subarray(at, at + length) });
       at += length;
-      c.logs.append(entry);
-      c.spec.onLog?.(entry);
     }
   }
 
-  private log(c: Container, stream: 'stdout' | 'stderr', text: string): void {
-    const entry: LogEntry = { stream, time: performance.timeOrigin + performance.now(), bytes: new TextEncoder().encode(text) };
+  private emit(c: Container, entry: LogEntry): void {
     c.logs.append(entry);
     c.spec.onLog?.(entry);
   }
+
+  private log(c: Container, stream: 'stdout' | 'stderr', text: string): void {
+    this.emit(c, { stream, time: performance.timeOrigin + performance.now(), bytes: new TextEncoder().encode(text) });
+  }
+
+  // ---------------------------------------------------------------- stopping
 
   /** Asks the run to stop; terminates its thread if it has not exited after the grace period. */
   private stop(c: Container, run: Run, reason: StopReason): void {
@@ -679,18 +849,14 @@ export class Runtime {
       this.finish(c, run, { exitCode: 137, reason: run.stop });
       return;
     }
-    if (t.control !== undefined) {
-      Atomics.store(t.control, CONTROL_STOP, stopCode(run.stop));
-      Atomics.notify(t.control, CONTROL_STOP);
-    }
+    this.requestStop(t, run.serial, run.stop);
     // A guest blocked in accept, recv or poll sleeps on the arena's WAKE word, not on the control word.
     run.network?.wakeGuest();
-    post(t.thread, { v: PROTOCOL_VERSION, type: 'stop', run: run.serial, reason: run.stop });
     run.timers.push(
       setTimeout(
         () => {
           if (c.current !== run) return;
-          this.pool.discard(t);
+          void this.pool.discard(t);
           this.finish(c, run, { exitCode: 137, reason: run.stop ?? reason });
         },
         t.control !== undefined ? this.stopGraceMs : 0,
@@ -698,17 +864,194 @@ export class Runtime {
     );
   }
 
+  /** Writes a stop request into `t`'s control words, wakes it, and says it by message too. */
+  private requestStop(t: PooledThread, serial: number, reason: StopReason): void {
+    if (t.control !== undefined) {
+      Atomics.store(t.control, CONTROL_STOP, stopCode(reason));
+      wake(t.control, CONTROL_WAKE);
+    }
+    post(t.thread, { v: PROTOCOL_VERSION, type: 'stop', run: serial, reason });
+  }
+
   private finish(c: Container, run: Run, status: ExitStatus): void {
     if (c.current !== run) return;
     for (const timer of run.timers) clearTimeout(timer);
     void run.network?.close();
     void run.mounts?.close();
+    const t = run.thread;
+    if (t !== undefined) {
+      // The last of its output, whether it exited or was terminated.
+      this.drain(t, (e) => this.emit(c, e));
+      t.output?.wakeReader();
+      // Its execs lose the container's files at once (their calls fail with EIO), and are killed.
+      for (const ends of t.execSlots) closeChannel(ends.client);
+    }
+    for (const ex of run.execs) this.stopExec(ex, 'Killed');
+    for (const w of run.slotWaiters.splice(0)) w(undefined);
+    run.serve(undefined);
     c.current = undefined;
     c.status = 'exited';
     c.exit = status;
     c.finishedAt = new Date();
     c.logs.close();
     for (const w of c.waiters.splice(0)) w(status);
+  }
+
+  // ---------------------------------------------------------------- exec
+
+  /**
+   * Runs `options.cmd` in the running container's files, in a thread of its own (see the
+   * module comment); resolves when it exits, with its exit status and output. Throws
+   * `SkiffError('CONFLICT')` when the container is not running (or stops before the
+   * program starts), or has no root (preopens only); `UNSUPPORTED` without
+   * SharedArrayBuffer. How the program ended is a value, as for a run.
+   */
+  async exec(idOrName: string, options: ExecOptions): Promise<ExecResult> {
+    const c = this.get(idOrName);
+    if (options.cmd.length === 0) throw new SkiffError('CONFLICT', 'exec needs a command: give cmd, e.g. ["tool.wasm", "arg"]');
+    const notRunning = (): SkiffError => new SkiffError('CONFLICT', `container ${c.name} is not running: exec runs a program in a running container (start it first)`);
+    const run = c.current;
+    if (run === undefined) throw notRunning();
+    if (c.preopens !== undefined) throw new SkiffError('CONFLICT', `container ${c.name} has only preopened directories (a bare module's --dir) and no root filesystem to exec in`);
+    if (!this.platform.threads.sharedMemory) {
+      throw new SkiffError('UNSUPPORTED', `exec needs SharedArrayBuffer, which the ${this.platform.name} platform lacks here (in a browser: serve the page cross-origin isolated, with COOP and COEP)`);
+    }
+    let cwd = options.workingDir ?? c.cwd;
+    if (!cwd.startsWith('/')) cwd = `/${cwd}`;
+    const env = mergeEnv(c.env, options.env);
+    if (options.workingDir !== undefined) {
+      const at = env.findIndex((e) => e.startsWith('PWD='));
+      if (at >= 0) env[at] = `PWD=${cwd}`;
+      else env.push(`PWD=${cwd}`);
+    }
+    const served = await run.served;
+    if (served === undefined || c.current !== run) throw notRunning();
+    const slot = await this.leaseSlot(run);
+    if (slot === undefined) throw notRunning();
+    let thread: PooledThread;
+    try {
+      thread = await this.pool.acquire();
+    } catch (e) {
+      this.returnSlot(c, run, slot);
+      throw e;
+    }
+    const host = run.thread;
+    const mounts = served[slot];
+    if (c.current !== run || host?.control === undefined || mounts === undefined) {
+      this.pool.release(thread);
+      throw notRunning();
+    }
+    let resolve!: (status: ExitStatus) => void;
+    const exited = new Promise<ExitStatus>((r) => (resolve = r));
+    const ex: ExecRun = { serial: ++this.serial, slot, thread, stop: undefined, timers: [], logs: new LogRing(c.logs.limit), onLog: options.onLog, done: false, resolve };
+    run.execs.add(ex);
+    thread.listener = (message, handles) => this.onExecMessage(c, run, ex, message, handles);
+    thread.onDeath = (error) => this.finishExec(c, run, ex, { exitCode: 134, reason: 'Error', message: `the exec thread died: ${error.message}` }, 'dead');
+    this.prepareThread(thread);
+
+    // The container's thread sleeps on its WAKE word, or on its network arena's in socket calls: ring both.
+    const bells = [new Int32Array(host.control.buffer, CONTROL_WAKE * 4, 1)];
+    if (run.network !== undefined) bells.push(new Int32Array(run.network.arena.buffer, CTRL_WAKE * 4, 1));
+    const channel: ChannelEnd = { ...(host.execSlots[slot] as { client: ChannelEnd }).client, timeoutMs: this.execCallTimeoutMs, bells };
+    const connection: VolumeConnection = { v: VOLUME_PROTOCOL_VERSION, channel, mounts };
+    const handles = new Handles();
+    post(
+      thread.thread,
+      {
+        v: PROTOCOL_VERSION,
+        type: 'exec',
+        run: ex.serial,
+        container: c.id,
+        argv: options.cmd,
+        env,
+        cwd,
+        connection: handles.add(connection),
+        limits: { ...(c.memoryPages !== undefined ? { memoryPages: c.memoryPages } : {}), maxOpenFiles: c.maxOpenFiles },
+        ...(options.stdin !== undefined ? { stdin: handles.add(options.stdin) } : {}),
+      },
+      handles,
+    );
+    void this.pump(thread, () => !ex.done, (e) => this.emitExec(ex, e));
+    const status = await exited;
+    return { ...status, stdout: ex.logs.text('stdout'), stderr: ex.logs.text('stderr') };
+  }
+
+  private onExecMessage(c: Container, run: Run, ex: ExecRun, message: FromThread, handles: readonly unknown[]): void {
+    if (ex.done) return;
+    switch (message.type) {
+      case 'output':
+        this.output(message.output, handles, (e) => this.emitExec(ex, e));
+        return;
+      case 'exited':
+        this.finishExec(c, run, ex, { exitCode: message.code, reason: message.reason, ...(message.message !== undefined ? { message: message.message } : {}) }, 'release');
+        return;
+      case 'error':
+        this.finishExec(c, run, ex, { exitCode: 126, reason: 'Error', message: message.message }, 'discard');
+        return;
+      case 'running':
+      case 'ready':
+        return;
+    }
+  }
+
+  private emitExec(ex: ExecRun, entry: LogEntry): void {
+    ex.logs.append(entry);
+    ex.onLog?.(entry);
+  }
+
+  /** Asks an exec to stop (the container's run ended); terminates its thread after the grace period. */
+  private stopExec(ex: ExecRun, reason: StopReason): void {
+    if (ex.done || ex.stop !== undefined) return;
+    ex.stop = reason;
+    const t = ex.thread;
+    if (t === undefined) return;
+    this.requestStop(t, ex.serial, reason);
+    ex.timers.push(setTimeout(() => this.finishExec(undefined, undefined, ex, { exitCode: 137, reason }, 'discard'), t.control !== undefined ? this.stopGraceMs : 0));
+  }
+
+  /**
+   * The exec is over: its last output drained, its thread given back (`release`) or
+   * terminated (`discard`; `dead`: it died), its slot freed for the next exec of the same
+   * run — once no thread can use it any more.
+   */
+  private finishExec(c: Container | undefined, run: Run | undefined, ex: ExecRun, status: ExitStatus, thread: 'release' | 'discard' | 'dead'): void {
+    if (ex.done) return;
+    for (const timer of ex.timers) clearTimeout(timer);
+    const t = ex.thread;
+    if (t !== undefined) {
+      this.drain(t, (e) => this.emitExec(ex, e));
+      t.output?.wakeReader();
+    }
+    ex.done = true;
+    ex.logs.close();
+    const owner = c ?? [...this.containers.values()].find((x) => x.current?.execs.has(ex));
+    const ownerRun = run ?? owner?.current;
+    ownerRun?.execs.delete(ex);
+    if (t !== undefined && thread === 'release') {
+      this.pool.release(t);
+      if (owner !== undefined && ownerRun !== undefined) this.returnSlot(owner, ownerRun, ex.slot);
+    } else if (t !== undefined && thread === 'discard') {
+      void this.pool.discard(t).then(() => owner !== undefined && ownerRun !== undefined && this.returnSlot(owner, ownerRun, ex.slot));
+    }
+    ex.resolve(status);
+  }
+
+  /** A free exec slot of the run's thread (waits for one); undefined if the run ends first. */
+  private leaseSlot(run: Run): Promise<number | undefined> {
+    const free = run.freeSlots.pop();
+    if (free !== undefined) return Promise.resolve(free);
+    return new Promise((resolve) => run.slotWaiters.push(resolve));
+  }
+
+  /** Gives an exec slot back, reopened, to the next exec of the same run (nothing once the run ended). */
+  private returnSlot(c: Container, run: Run, slot: number): void {
+    if (c.current !== run) return;
+    const ends = run.thread?.execSlots[slot];
+    if (ends === undefined) return;
+    reopenChannel(ends.client);
+    const waiter = run.slotWaiters.shift();
+    if (waiter !== undefined) waiter(slot);
+    else run.freeSlots.push(slot);
   }
 
   // ---------------------------------------------------------------- modules

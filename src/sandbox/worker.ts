@@ -1,25 +1,42 @@
 /**
- * The container thread: the thread module (platform/threads.ts) that runs one container
- * at a time, for as many containers as the pool gives it.
+ * The container thread: the thread module (platform/threads.ts) that runs one program at
+ * a time — a container's run, or a program exec'd in a running container — for as many
+ * runs as the pool gives it.
  *
- * A run (`start` message, see protocol.ts):
+ * A container run (`start` message, see protocol.ts):
  *   1. the module and the layer indexes come from this thread's caches, or from the
  *      message (then cached by key); the root is `new Overlay(layers)`, plus the upper
  *      of a previous run (`applyChangeset`); the working directory is made if missing;
  *      the namespace is the root plus the mounts (mounts.ts: mount points made in it,
  *      tmpfs made here, volumes and binds reached over the run's volume channel, which
- *      is closed when the run exits);
- *   2. the guest runs synchronously under `Preview1`, with its listening sockets (the
+ *      is closed when the run exits) — or, with `preopens`, only the preopened
+ *      directories (wasmtime's `--dir`, no root);
+ *   2. the namespace is served on each exec slot (a polled `VolumeServer` per slot over
+ *      the root and every mount), and the thread says `running`;
+ *   3. the guest runs synchronously under `Preview1`, with its listening sockets (the
  *      start message's `net`, network.ts) at fd 3 onward and `/` preopened after them.
- *      Its output is batched (`OutputBuffer`); at every WASI call the control word is
- *      checked, and a stop request unwinds the guest with a `StopSignal` (a guest blocked
- *      on a socket sleeps on the network arena's WAKE word, which the runtime bumps after
- *      a stop request);
- *   3. the outcome becomes an `exited` message: the exit code, the reason (Completed /
- *      Error / OOMKilled / Killed / DeadlineExceeded), the remaining output, and the upper
- *      layer as a changeset tar when asked for.
+ *      Each `fd_write` to stdout or stderr goes straight into the thread's output ring
+ *      (output.ts); a full ring blocks the guest until the runtime drains it. At every
+ *      WASI call the control words are checked: a stop request unwinds the guest with a
+ *      `StopSignal`, and exec requests are answered (`serveExec`) when the WAKE word
+ *      moved since the last look. A guest asleep (a clock, a full ring) sleeps on the
+ *      WAKE word; in socket calls it sleeps on the network arena's WAKE word. Exec
+ *      clients bump both, so a sleeping guest wakes to answer them;
+ *   4. the outcome becomes an `exited` message: the exit code, the reason (Completed /
+ *      Error / OOMKilled / Killed / DeadlineExceeded), and the upper layer as a changeset
+ *      tar when asked for. The exec servers are closed first (exec'd programs then see
+ *      EIO), then the volume connection.
  * A guest that makes no WASI call cannot see a stop request: the runtime terminates the
- * thread instead (and replaces it), so nothing of that run comes back.
+ * thread instead (and replaces it). What it wrote is in the output ring, which the
+ * runtime drains; its file changes are lost. Nor does such a guest answer exec requests:
+ * an exec'd program's file calls then fail with EIO after the exec call timeout.
+ *
+ * An exec run (`exec` message): the program's namespace is the container's, reached
+ * over one exec slot (`RemoteFs`: mount 0 is the root, the others its mounts). argv[0]
+ * is looked up in the container's PATH (then from the working dir), read through the
+ * slot, checked and compiled here (module.ts; the container's memory limit applies), and
+ * run like a container's guest, without sockets. 127 when the command is not found,
+ * 126 when it cannot be run.
  *
  * What the guest sees of the working directory: wasi-libc keeps its own cwd, which starts
  * at `/` whatever the environment says, and resolves relative paths from it; WASI has no
@@ -33,34 +50,42 @@ import type { LayerIndex } from '../layers/layer-index.js';
 import { decodeLayerIndex } from '../layers/layer-transfer.js';
 import { DirNode, Overlay } from '../layers/overlay.js';
 import type { ThreadPort } from '../platform/threads.js';
+import { closeChannel, type ChannelEnd } from './channel.js';
+import { ModuleError, checkImports, prepareModule, type ModuleImport } from './module.js';
+import { mountNamespace, preopenNamespace, type Namespace } from './mounts.js';
+import { guestNetwork } from './network.js';
+import { OutputRing } from './output.js';
 import { OverlayFs } from './overlay-fs.js';
 import {
   CONTROL_STOP,
+  CONTROL_WAKE,
   Handles,
   PROTOCOL_VERSION,
   STOP_NONE,
+  execHandleBase,
   handle,
   post,
   receive,
   stopReason,
+  type ExecMessage,
   type ExitReason,
   type ExitedMessage,
-  type OutputBatch,
+  type ImportedMemory,
+  type Limits,
+  type NetWire,
   type StartMessage,
   type StopReason,
   type ToThread,
 } from './protocol.js';
-import { mountNamespace } from './mounts.js';
-import type { WasiClock } from './wasi/options.js';
+import { RemoteFs, VolumeServer, type VolumeConnection } from './remote-fs.js';
+import { Vfs, type MountFs } from './vfs.js';
+import type { Preopen, WasiClock } from './wasi/options.js';
 import { Preview1 } from './wasi/preview1.js';
-import { guestNetwork } from './network.js';
-
-/** Output is sent when this many bytes are pending… */
-export const FLUSH_BYTES = 64 * 1024;
-/** …or when the last send is this long ago (checked at each write and WASI call), and at exit. */
-export const FLUSH_MS = 4;
 
 const PAGE = 65536;
+/** Longest sleep on the WAKE word before looking again (a missed wake-up costs at most this). */
+const MAX_SLEEP_MS = 50;
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Unwinds the guest when the runtime asked the run to stop. */
 class StopSignal {
@@ -74,26 +99,60 @@ export function main(port: ThreadPort): void {
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
+const encoder = new TextEncoder();
+
+interface Outcome {
+  code: number;
+  reason: ExitReason;
+  message?: string;
+}
+
+/** What runs: a compiled module and how to instantiate it. */
+interface Program {
+  readonly module: WebAssembly.Module;
+  readonly memory: ImportedMemory | undefined;
+}
+
+/** Everything `runGuest` needs besides the program. */
+interface GuestSetup {
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+  readonly vfs: Vfs;
+  readonly preopens: readonly Preopen[];
+  readonly stdin: Uint8Array | undefined;
+  readonly net: NetWire | undefined;
+  readonly limits: Limits;
+}
 
 class ContainerThread {
   private readonly modules = new Map<string, WebAssembly.Module>();
   private readonly layers = new Map<string, LayerIndex>();
   private control: Int32Array | undefined;
-  /** Closes the current run's mounts (mounts.ts `Namespace.close`). */
-  private unmount: (() => void) | undefined;
+  private output: OutputRing | undefined;
+  private execSlots: readonly ChannelEnd[] = [];
+  /** The current container run's exec servers, one per slot. */
+  private execServers: VolumeServer[] = [];
+  /** The WAKE word's value when exec requests were last looked for. */
+  private lastWake = 0;
   private current: { run: number; stop: StopReason | undefined } | undefined;
   private readonly clock: WasiClock;
 
   constructor(private readonly port: ThreadPort) {
-    const fallback = new Int32Array(new SharedArrayBuffer(4));
+    const fallback = new Int32Array(new SharedArrayBuffer(8));
     this.clock = {
       realtime: () => BigInt(Math.round(now() * 1e6)),
       monotonic: () => BigInt(Math.round(performance.now() * 1e6)),
-      // Sleeps on the control word, so that a stop request wakes a sleeping guest.
+      // Sleeps on the WAKE word: a stop request or an exec request wakes a sleeping guest
+      // (the caller loops, and its checkpoint sees them).
       sleep: (ns) => {
         if (ns <= 0n) return;
-        const word = this.control ?? fallback;
-        Atomics.wait(word, CONTROL_STOP, STOP_NONE, Number(ns) / 1e6);
+        const words = this.control ?? fallback;
+        const seq = Atomics.load(words, CONTROL_WAKE);
+        if (this.control !== undefined && seq !== this.lastWake) {
+          this.serveExec();
+          return;
+        }
+        Atomics.wait(words, CONTROL_WAKE, seq, Number(ns) / 1e6);
       },
     };
   }
@@ -105,6 +164,8 @@ class ContainerThread {
       switch (message.type) {
         case 'init':
           if (message.control !== undefined) this.control = handle<Int32Array>(handles, message.control);
+          if (message.output !== undefined) this.output = new OutputRing(handle<SharedArrayBuffer>(handles, message.output));
+          if (message.exec !== undefined) this.execSlots = handle<ChannelEnd[]>(handles, message.exec);
           return;
         case 'stop':
           if (this.current?.run === message.run) this.current.stop ??= message.reason;
@@ -113,6 +174,10 @@ class ContainerThread {
           run = message.run;
           void this.start(message, handles).catch((e: unknown) => this.fail(e, message.run));
           return;
+        case 'exec':
+          run = message.run;
+          void this.exec(message, handles).catch((e: unknown) => this.fail(e, message.run));
+          return;
       }
     } catch (e) {
       this.fail(e, run);
@@ -120,9 +185,12 @@ class ContainerThread {
   }
 
   private fail(e: unknown, run: number | undefined): void {
+    this.closeExec();
     const err = e instanceof Error ? e : new Error(String(e));
     post(this.port, { v: PROTOCOL_VERSION, type: 'error', ...(run !== undefined ? { run } : {}), message: err.message, ...(err.stack !== undefined ? { stack: err.stack } : {}) });
   }
+
+  // ---------------------------------------------------------------- container runs
 
   private async start(m: StartMessage, handles: readonly unknown[]): Promise<void> {
     this.current = { run: m.run, stop: undefined };
@@ -146,72 +214,155 @@ class ContainerThread {
       return cached;
     });
 
-    const output = new OutputBuffer(this.port, m.run);
-    const stderr = (text: string): void => output.write(2, new TextEncoder().encode(text));
     const overlay = new Overlay(layers);
     if (m.upper !== undefined) {
       const r = applyChangeset(overlay, handle<Uint8Array>(handles, m.upper));
       if (r instanceof Errno) throw new Error(`restoring the container's files: ${r.code}`);
     }
-    const cwd = mkdirAll(overlay, m.cwd);
-    if (cwd instanceof Errno) {
-      stderr(`skiff: working directory ${m.cwd}: ${cwd.code}\n`);
-      return this.exit(m, output, overlay, { code: 126, reason: 'Error', message: `working directory ${m.cwd}: ${cwd.code}` }, 0);
+    const refuse = (message: string): Promise<void> => {
+      this.note(m.run, `skiff: ${message}\n`);
+      return this.exit(m.run, m.keepUpper ? overlay : undefined, undefined, { code: 126, reason: 'Error', message }, 0);
+    };
+    const root = new OverlayFs(overlay);
+    let namespace: Namespace & { readonly preopens?: readonly Preopen[] };
+    if (m.preopens !== undefined) {
+      const made = preopenNamespace(m.mounts, m.preopens, handles);
+      if (typeof made === 'string') return refuse(made);
+      namespace = made;
+    } else {
+      const cwd = mkdirAll(overlay, m.cwd);
+      if (cwd instanceof Errno) return refuse(`working directory ${m.cwd}: ${cwd.code}`);
+      // The namespace: the root plus the mounts, their mount points made (mounts.ts).
+      const made = mountNamespace(root, m.mounts, handles);
+      if (typeof made === 'string') return refuse(made);
+      namespace = made;
+      this.openExec(m.run, root, made.vfs);
     }
-    // The namespace: the root plus the mounts, their mount points made (mounts.ts).
-    const namespace = mountNamespace(new OverlayFs(overlay), m.mounts, handles);
-    if (typeof namespace === 'string') {
-      stderr(`skiff: ${namespace}\n`);
-      return this.exit(m, output, overlay, { code: 126, reason: 'Error', message: namespace }, 0);
-    }
-    this.unmount = namespace.close;
     const vfs = namespace.vfs;
+    const h = new Handles();
+    const exec = this.execServers.length > 0 ? h.add(this.execServers.map((server) => server.mounts)) : undefined;
+    post(this.port, { v: PROTOCOL_VERSION, type: 'running', run: m.run, ...(exec !== undefined ? { exec } : {}) }, h);
 
+    const setup: GuestSetup = {
+      argv: m.argv,
+      env: m.env,
+      vfs,
+      preopens: namespace.preopens ?? [{ name: '/', dir: vfs.root }],
+      stdin: m.stdin !== undefined ? handle<Uint8Array>(handles, m.stdin) : undefined,
+      net: m.net,
+      limits: m.limits,
+    };
+    const { outcome, memoryBytes } = this.runGuest(m.run, { module, memory: m.memory }, setup, handles);
+    return this.exit(m.run, m.keepUpper ? overlay : undefined, namespace.close, outcome, memoryBytes);
+  }
+
+  /** Serves the run's namespace on every exec slot (see the module comment). */
+  private openExec(run: number, root: MountFs, vfs: Vfs): void {
+    if (this.execSlots.length === 0) return;
+    const served = vfs.allMounts().map((mount, i) => ({ path: i === 0 ? '/' : mount.path, fs: i === 0 ? root : mount.fs }));
+    this.execServers = this.execSlots.map((end, slot) => new VolumeServer(served, { polled: end, firstHandle: execHandleBase(run, slot) }));
+    this.lastWake = this.control === undefined ? 0 : Atomics.load(this.control, CONTROL_WAKE);
+  }
+
+  /** Answers pending exec requests if an exec client rang since the last look. Safe at any WASI call boundary. */
+  private serveExec(): void {
     const control = this.control;
-    const current = this.current;
+    if (control === undefined || this.execServers.length === 0) return;
+    const seq = Atomics.load(control, CONTROL_WAKE);
+    if (seq === this.lastWake) return;
+    this.lastWake = seq;
+    for (const server of this.execServers) server.poll();
+  }
+
+  /** The run is over: exec'd programs get `closed` (EIO) from now on, and their handles are released. */
+  private closeExec(): void {
+    for (const server of this.execServers) void server.close();
+    this.execServers = [];
+    for (const end of this.execSlots) closeChannel(end);
+  }
+
+  // ---------------------------------------------------------------- exec runs
+
+  private async exec(m: ExecMessage, handles: readonly unknown[]): Promise<void> {
+    this.current = { run: m.run, stop: undefined };
+    const connection = handle<VolumeConnection>(handles, m.connection);
+    const fss = RemoteFs.connect(connection);
+    const close = (): void => fss[0]?.disconnect();
+    const refuse = (code: number, message: string): Promise<void> => {
+      this.note(m.run, `skiff: exec ${m.argv[0] ?? ''}: ${message}\n`);
+      return this.exit(m.run, undefined, close, { code, reason: 'Error', message }, 0);
+    };
+    const [root, ...mounts] = fss;
+    if (root === undefined) return refuse(126, 'the container has no root filesystem to run it in');
+    let vfs: Vfs;
+    try {
+      vfs = new Vfs(
+        root,
+        mounts.map((fs) => ({ path: fs.path, fs })),
+      );
+    } catch (e) {
+      return refuse(126, `the container's mounts cannot be reached: ${(e as Error).message}`);
+    }
+    const program = loadCommand(vfs, m.argv[0] ?? '', m.cwd, m.env, m.limits.memoryPages);
+    if ('code' in program) return refuse(program.code, program.message);
+    const setup: GuestSetup = {
+      argv: m.argv,
+      env: m.env,
+      vfs,
+      preopens: [{ name: '/', dir: vfs.root }],
+      stdin: m.stdin !== undefined ? handle<Uint8Array>(handles, m.stdin) : undefined,
+      net: undefined,
+      limits: m.limits,
+    };
+    const { outcome, memoryBytes } = this.runGuest(m.run, program, setup, handles);
+    return this.exit(m.run, undefined, close, outcome, memoryBytes);
+  }
+
+  // ---------------------------------------------------------------- running a guest
+
+  private runGuest(run: number, program: Program, s: GuestSetup, handles: readonly unknown[]): { outcome: Outcome; memoryBytes: number } {
+    const control = this.control;
+    const current = this.current as { run: number; stop: StopReason | undefined };
     const checkpoint = (): void => {
       const code = control === undefined ? STOP_NONE : Atomics.load(control, CONTROL_STOP);
       if (code !== STOP_NONE) throw new StopSignal(stopReason(code));
       if (current.stop !== undefined) throw new StopSignal(current.stop);
-      output.tick();
+      this.serveExec();
     };
+    const write = (stream: 1 | 2) => (chunk: Uint8Array) => this.write(run, stream, chunk, checkpoint);
     const wasi = new Preview1({
-      args: m.argv,
-      env: m.env,
-      vfs,
-      preopens: [{ name: '/', dir: vfs.root }],
-      stdio: {
-        ...(m.stdin !== undefined ? { stdin: handle<Uint8Array>(handles, m.stdin) } : {}),
-        stdout: (c) => output.write(1, c),
-        stderr: (c) => output.write(2, c),
-      },
+      args: s.argv,
+      env: s.env,
+      vfs: s.vfs,
+      preopens: s.preopens,
+      stdio: { ...(s.stdin !== undefined ? { stdin: s.stdin } : {}), stdout: write(1), stderr: write(2) },
       clock: this.clock,
-      maxOpenFiles: m.limits.maxOpenFiles,
+      maxOpenFiles: s.limits.maxOpenFiles,
       checkpoint,
       // Listening sockets at fd 3 onward (before the preopens) and the waiter blocking calls sleep on.
-      ...guestNetwork(m.net, handles),
+      ...guestNetwork(s.net, handles),
     });
 
     let memory: WebAssembly.Memory | undefined;
     const imports = wasi.imports;
-    if (m.memory !== undefined) {
-      memory = new WebAssembly.Memory({ initial: m.memory.initial, maximum: m.memory.maximum });
-      imports[m.memory.module] = { ...imports[m.memory.module], [m.memory.name]: memory };
+    if (program.memory !== undefined) {
+      memory = new WebAssembly.Memory({ initial: program.memory.initial, maximum: program.memory.maximum });
+      imports[program.memory.module] = { ...imports[program.memory.module], [program.memory.name]: memory };
     }
     let instance: WebAssembly.Instance;
     try {
-      instance = new WebAssembly.Instance(module, imports);
+      instance = new WebAssembly.Instance(program.module, imports);
     } catch (e) {
       const message = `cannot instantiate the module: ${(e as Error).message}`;
-      stderr(`skiff: ${message}\n`);
-      return this.exit(m, output, overlay, { code: 126, reason: 'Error', message }, 0);
+      this.note(run, `skiff: ${message}\n`);
+      return { outcome: { code: 126, reason: 'Error', message }, memoryBytes: 0 };
     }
     memory ??= instance.exports.memory as WebAssembly.Memory | undefined;
     const start = instance.exports._start;
     if (!(memory instanceof WebAssembly.Memory) || typeof start !== 'function') {
       const message = `the module is not a WASI command: it must export ${memory === undefined ? '"memory"' : '"_start"'}`;
-      stderr(`skiff: ${message}\n`);
-      return this.exit(m, output, overlay, { code: 126, reason: 'Error', message }, 0);
+      this.note(run, `skiff: ${message}\n`);
+      return { outcome: { code: 126, reason: 'Error', message }, memoryBytes: 0 };
     }
 
     let outcome: Outcome;
@@ -219,11 +370,11 @@ class ContainerThread {
       const code = wasi.start({ exports: { memory, _start: start as () => unknown } });
       outcome = { code, reason: code === 0 ? 'Completed' : 'Error' };
     } catch (e) {
-      outcome = this.failure(e, memory, m.limits.memoryPages);
-      if (outcome.message !== undefined) stderr(`${outcome.message}\n`);
+      outcome = this.failure(e, memory, s.limits.memoryPages);
+      if (outcome.message !== undefined) this.note(run, `${outcome.message}\n`);
     }
     wasi.closeAll();
-    return this.exit(m, output, overlay, outcome, memory.buffer.byteLength);
+    return { outcome, memoryBytes: memory.buffer.byteLength };
   }
 
   /** What an exception out of the guest means. */
@@ -238,13 +389,56 @@ class ContainerThread {
     return { code: 134, reason: 'Error', message: trap ? `trap: ${text}` : `skiff internal error while running the guest: ${text}` };
   }
 
-  private async exit(m: StartMessage, output: OutputBuffer, overlay: Overlay, outcome: Outcome, memoryBytes: number): Promise<void> {
-    // The run's volume connection ends with it (the runtime then closes its server).
-    this.unmount?.();
-    this.unmount = undefined;
+  // ---------------------------------------------------------------- output
+
+  /**
+   * Writes a chunk of the run's stdout (1) or stderr (2): into the output ring, blocking
+   * while it is full (calling `checkpoint`, which may throw to stop the guest, between
+   * sleeps on the WAKE word, which the runtime bumps after each drain that freed room);
+   * or, without a ring, posted at once.
+   */
+  private write(run: number, stream: 1 | 2, chunk: Uint8Array, checkpoint: () => void): void {
+    if (chunk.length === 0) return;
+    const time = now();
+    const ring = this.output;
+    const control = this.control;
+    if (ring === undefined || control === undefined) {
+      const h = new Handles();
+      const data = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer ? chunk : chunk.slice();
+      post(this.port, { v: PROTOCOL_VERSION, type: 'output', run, output: { data: h.add(data.buffer, data.buffer as ArrayBuffer), records: [stream, time, data.length] } }, h);
+      return;
+    }
+    let at = 0;
+    while (at < chunk.length) {
+      const n = ring.tryWrite(stream, time, at === 0 ? chunk : chunk.subarray(at));
+      at += n;
+      if (n > 0) continue;
+      const seq = Atomics.load(control, CONTROL_WAKE);
+      ring.waitingForRoom();
+      if (ring.hasRoom()) continue;
+      checkpoint();
+      Atomics.wait(control, CONTROL_WAKE, seq, MAX_SLEEP_MS);
+    }
+  }
+
+  /** skiff's own message to the run's stderr (a refusal, a trap); dropped if the run is being stopped while the ring is full. */
+  private note(run: number, text: string): void {
+    const control = this.control;
+    const current = this.current;
+    this.write(run, 2, encoder.encode(text), () => {
+      if ((control !== undefined && Atomics.load(control, CONTROL_STOP) !== STOP_NONE) || current?.stop !== undefined) throw new StopSignal('Killed');
+    });
+  }
+
+  /** Ends the run: `close` ends its connections; `overlay`, when given, is packed as the upper. */
+  private async exit(run: number, overlay: Overlay | undefined, close: (() => void) | undefined, outcome: Outcome, memoryBytes: number): Promise<void> {
+    // Exec'd programs lose the namespace first (their pinned volume nodes are released
+    // over the volume connection), then the run's volume connection ends with it.
+    this.closeExec();
+    close?.();
     const handles = new Handles();
     let upper: number | undefined;
-    if (m.keepUpper) {
+    if (overlay !== undefined) {
       const entries = diffEntries(overlay);
       if (entries.length > 0) {
         let tar = await pack(entries);
@@ -253,27 +447,19 @@ class ContainerThread {
         upper = handles.add(tar, tar.buffer as ArrayBuffer);
       }
     }
-    const batch = output.take(handles);
     this.current = undefined;
     const message: ExitedMessage = {
       v: PROTOCOL_VERSION,
       type: 'exited',
-      run: m.run,
+      run,
       code: outcome.code,
       reason: outcome.reason,
       ...(outcome.message !== undefined ? { message: outcome.message } : {}),
-      ...(batch !== undefined ? { output: batch } : {}),
       ...(upper !== undefined ? { upper } : {}),
       memoryBytes,
     };
     post(this.port, message, handles);
   }
-}
-
-interface Outcome {
-  code: number;
-  reason: ExitReason;
-  message?: string;
 }
 
 /** `mkdir -p` of an absolute path in the root; the directory, or why it cannot be. */
@@ -291,63 +477,42 @@ function mkdirAll(overlay: Overlay, path: string): DirNode | Errno {
 }
 
 /**
- * The run's stdout/stderr, batched: chunks are kept (the WASI layer hands over copies)
- * and sent in one message when FLUSH_BYTES are pending, or at a write or WASI call
- * FLUSH_MS after the last send, or at exit (inside `exited`). The first write of a run
- * is sent at once, so a guest that prints a line and then computes shows it.
- * Consecutive writes to the same stream within a batch become one chunk, so a flood of
- * tiny writes costs the log ring its bytes, not an object per write.
+ * An exec'd command: `command` looked up as `runtime.ts` does at create (a path with a
+ * `/` from `cwd`, a bare name in PATH then `cwd`), but in the container's live files;
+ * read, checked (module.ts, under `memoryPages`) and compiled. Or the exit code and why.
  */
-class OutputBuffer {
-  private chunks: Uint8Array[] = [];
-  private records: number[] = [];
-  private pending = 0;
-  private lastFlush = -Infinity;
-
-  constructor(
-    private readonly port: ThreadPort,
-    private readonly run: number,
-  ) {}
-
-  write(stream: 1 | 2, chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
-    const t = performance.now();
-    this.chunks.push(chunk);
-    // Consecutive writes to one stream become one log chunk (stamped with the first's time).
-    const n = this.records.length;
-    if (n > 0 && this.records[n - 3] === stream) this.records[n - 1] = (this.records[n - 1] as number) + chunk.length;
-    else this.records.push(stream, performance.timeOrigin + t, chunk.length);
-    this.pending += chunk.length;
-    if (this.pending >= FLUSH_BYTES || t - this.lastFlush >= FLUSH_MS) this.flush(t);
+function loadCommand(vfs: Vfs, command: string, cwd: string, env: readonly string[], memoryPages: number | undefined): Program | { code: number; message: string } {
+  const join = (dir: string, name: string): string => (dir.endsWith('/') ? dir + name : `${dir}/${name}`);
+  const candidates: string[] = [];
+  if (command.includes('/')) candidates.push(command.startsWith('/') ? command : join(cwd, command));
+  else {
+    const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+    for (const dir of [...pathVar.split(':').filter((d) => d.startsWith('/')), cwd]) candidates.push(join(dir, command));
   }
-
-  /** At a WASI call: send if output has waited long enough. */
-  tick(): void {
-    if (this.pending === 0) return;
-    const t = performance.now();
-    if (t - this.lastFlush >= FLUSH_MS) this.flush(t);
-  }
-
-  private flush(t: number): void {
-    const handles = new Handles();
-    const output = this.take(handles);
-    this.lastFlush = t;
-    if (output !== undefined) post(this.port, { v: PROTOCOL_VERSION, type: 'output', run: this.run, output }, handles);
-  }
-
-  /** Moves what is pending into a batch (adding its data to `handles`). */
-  take(handles: Handles): OutputBatch | undefined {
-    if (this.pending === 0) return undefined;
-    const data = new Uint8Array(this.pending);
-    let at = 0;
-    for (const c of this.chunks) {
-      data.set(c, at);
-      at += c.length;
+  let failure: Errno | undefined;
+  for (const path of candidates) {
+    const v = vfs.resolve(vfs.root, path, true);
+    if (v instanceof Errno) {
+      if (v.code !== 'ENOENT' && v.code !== 'ENOTDIR') failure ??= v;
+      continue;
     }
-    const batch: OutputBatch = { data: handles.add(data.buffer, data.buffer), records: this.records };
-    this.chunks = [];
-    this.records = [];
-    this.pending = 0;
-    return batch;
+    if (vfs.kind(v) !== 'file') continue;
+    const st = v.mount.fs.stat(v.node);
+    if (st instanceof Errno) return { code: 126, message: `${path}: ${st.code}` };
+    const bytes = new Uint8Array(st.size);
+    const n = v.mount.fs.read(v.node, 0, bytes);
+    v.mount.fs.release?.(v.node);
+    if (n instanceof Errno) return { code: 126, message: `reading ${path}: ${n.code}` };
+    try {
+      const prepared = prepareModule(bytes.subarray(0, n), memoryPages);
+      const module = new WebAssembly.Module(prepared.bytes as Uint8Array<ArrayBuffer>);
+      checkImports(WebAssembly.Module.imports(module) as ModuleImport[]);
+      return { module, memory: prepared.memory };
+    } catch (e) {
+      return { code: 126, message: e instanceof ModuleError ? `${path}: ${e.message}` : `${path} is not a WebAssembly module: ${(e as Error).message}` };
+    }
   }
+  if (failure !== undefined) return { code: 126, message: `looking up ${command}: ${failure.code}` };
+  return { code: 127, message: `${JSON.stringify(command)} is not a file in the container (looked in ${candidates.join(', ')})` };
 }
+

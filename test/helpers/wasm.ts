@@ -201,3 +201,49 @@ export function printModule(text: string, options: { importMemory?: boolean; max
     ],
   });
 }
+
+/**
+ * Writes each of `lines` to stdout (one fd_write each, back to back), then computes
+ * forever without another WASI call: only terminating its thread ends it.
+ */
+export function printThenSpinModule(lines: readonly string[]): Uint8Array<ArrayBuffer> {
+  const data: [number, string][] = [];
+  const body: number[][] = [];
+  let at = 64;
+  for (const line of lines) {
+    const length = new TextEncoder().encode(line).length;
+    data.push([at, line]);
+    body.push(op.i32(0), op.i32(at), op.i32Store, op.i32(4), op.i32(length), op.i32Store, op.i32(1), op.i32(0), op.i32(1), op.i32(8), op.call(0), op.drop);
+    at += length;
+  }
+  body.push(op.loop, op.br(0), op.end);
+  return assemble({ types: [FD_WRITE, [[], []]], imports: [['fd_write', 0]], memory: { min: 1 }, data, funcs: [{ type: 1, body }] });
+}
+
+/**
+ * Writes `count` 8-byte records to stdout, one fd_write each: record i is i as a
+ * little-endian u32, then `abc\n`. Then computes forever without another WASI call.
+ */
+export function countThenSpinModule(count: number): Uint8Array<ArrayBuffer> {
+  return assemble({
+    types: [FD_WRITE, [[], []]],
+    imports: [['fd_write', 0]],
+    memory: { min: 1 },
+    data: [[20, 'abc\n']],
+    funcs: [
+      {
+        type: 1,
+        locals: [I32],
+        body: [
+          op.i32(0), op.i32(16), op.i32Store, op.i32(4), op.i32(8), op.i32Store,
+          op.loop,
+          op.i32(16), op.localGet(0), op.i32Store,
+          op.i32(1), op.i32(0), op.i32(1), op.i32(8), op.call(0), op.drop,
+          op.localGet(0), op.i32(1), op.i32Add, op.localTee(0), op.i32(count), op.i32LtU, op.brIf(0),
+          op.end,
+          op.loop, op.br(0), op.end,
+        ],
+      },
+    ],
+  });
+}

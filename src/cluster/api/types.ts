@@ -35,6 +35,24 @@ export interface ObjectMeta {
   readonly finalizers?: readonly string[];
 }
 
+/**
+ * A label selector as it appears inside objects (metav1.LabelSelector: a ReplicaSet's
+ * `spec.selector`, a Service's…): the requirements are ANDed. `{}` selects everything;
+ * an absent selector selects nothing. The string form (`app=web,tier in (a,b)`) is parsed
+ * by store/selectors.ts.
+ */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly LabelSelectorRequirement[];
+}
+
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  /** Non-empty for In and NotIn, empty or absent for Exists and DoesNotExist. */
+  readonly values?: readonly string[];
+}
+
 /** Any Kubernetes object. Kinds narrow `spec` and `status` (see objects/). */
 export interface KubeObject<Spec = unknown, Status = unknown> {
   readonly apiVersion: string;

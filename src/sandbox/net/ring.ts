@@ -70,6 +70,28 @@ export class Ring {
     return n;
   }
 
+  /**
+   * Producer: copies every part, back to back, and publishes them with one index store,
+   * so the consumer sees all of them or none; false (nothing written) when they do not
+   * all fit.
+   */
+  writeAll(parts: readonly Uint8Array[]): boolean {
+    const head = Atomics.load(this.words, this.w + HEAD) >>> 0;
+    const tail = Atomics.load(this.words, this.w + TAIL) >>> 0;
+    let n = 0;
+    for (const p of parts) n += p.length;
+    if (n > this.data.length - ((head - tail) >>> 0)) return false;
+    let at = head & this.mask;
+    for (const src of parts) {
+      const first = Math.min(src.length, this.data.length - at);
+      this.data.set(first === src.length ? src : src.subarray(0, first), at);
+      if (src.length > first) this.data.set(src.subarray(first), 0);
+      at = (at + src.length) & this.mask;
+    }
+    Atomics.store(this.words, this.w + HEAD, (head + n) | 0);
+    return true;
+  }
+
   /** Consumer: copies up to dst.length bytes; returns the count (0 when empty). */
   read(dst: Uint8Array): number {
     const head = Atomics.load(this.words, this.w + HEAD) >>> 0;
