@@ -99,6 +99,7 @@ describe('container ports: the http guest over runtime.fetch', () => {
     expect(index.status).toBe(200);
     expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await index.text()).toBe(await readFile(new URL('examples/apps/web/www/index.html', root), 'utf8'));
+    expect(index.headers.get('x-served-by')).toBeNull(); // no HOSTNAME in its env
     // A URL: its port picks the container port (80 by default), its host is only the Host header.
     const css = await runtime.fetch('fetch-web', 'http://web/style.css');
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
@@ -121,6 +122,15 @@ describe('container ports: the http guest over runtime.fetch', () => {
     expect(err).toBeInstanceOf(TypeError);
     expect(((err as TypeError).cause as Error).message).toMatch(/not running/);
     await runtime.remove('fetch-web');
+  });
+
+  it('names the replica that answered when HOSTNAME is set (X-Served-By), as a pod does', async () => {
+    await runtime.create({ image: 'web:test', name: 'named-web', env: { HOSTNAME: 'web-7d4b9-x2x7k' } });
+    await runtime.start('named-web');
+    const r = await runtime.fetch('named-web', '/hits');
+    expect([r.headers.get('x-served-by'), await r.text()]).toEqual(['web-7d4b9-x2x7k', '1\n']);
+    await runtime.kill('named-web');
+    await runtime.remove('named-web');
   });
 
   it('runtime.connect: a raw virtual connection, half-close included', async () => {

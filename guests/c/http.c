@@ -13,7 +13,9 @@
  * Every answered request adds one to the decimal counter in env HITS_FILE
  * (default /data/hits) — when that file cannot be opened the request is not
  * counted — and every response carries `X-Hits: N`, the count after it
- * (0 when not counting).  GET /hits answers the count as text.
+ * (0 when not counting).  GET /hits answers the count as text.  When env
+ * HOSTNAME is set (Kubernetes sets it to the pod's name), every response also
+ * carries `X-Served-By: HOSTNAME`, so a client can see which replica answered.
  *
  * Prints `listening on fd N` on stdout at start, nothing per request; errors
  * go to stderr.  Runs until killed; exits 1 if accept() fails with anything
@@ -56,6 +58,7 @@ static struct conn *conns[MAX_CONNS];
 static int nconns;
 static const char *docroot;
 static const char *hits_file;
+static const char *served_by; /* env HOSTNAME, or NULL */
 
 static long long now_ms(void) {
     struct timespec ts;
@@ -125,11 +128,13 @@ static int respond(struct conn *c, int status, unsigned long hits, const char *t
                    const char *body, size_t len, int send_body) {
     const char *reason = status == 200 ? "OK" : status == 400 ? "Bad Request" : status == 404 ? "Not Found"
                        : status == 405 ? "Method Not Allowed" : "Internal Server Error";
-    char head[512];
+    char head[768];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nServer: skiff-http\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "X-Hits: %lu\r\n%sConnection: %s\r\n\r\n",
-                     status, reason, type, len, hits, extra, c->closing ? "close" : "keep-alive");
+                     "X-Hits: %lu\r\n%s%s%s%sConnection: %s\r\n\r\n",
+                     status, reason, type, len, hits, served_by ? "X-Served-By: " : "", served_by ? served_by : "",
+                     served_by ? "\r\n" : "", extra, c->closing ? "close" : "keep-alive");
+    if (n < 0 || (size_t)n >= sizeof head) return -1;
     if (append(c, head, (size_t)n) != 0) return -1;
     return send_body && len > 0 ? append(c, body, len) : 0;
 }
@@ -324,6 +329,8 @@ int main(void) {
     int lfd = env ? atoi(env) : 3;
     docroot = getenv("DOCROOT") ? getenv("DOCROOT") : "/www";
     hits_file = getenv("HITS_FILE") ? getenv("HITS_FILE") : "/data/hits";
+    served_by = getenv("HOSTNAME");
+    if (served_by && (served_by[0] == 0 || strlen(served_by) > 253 || strpbrk(served_by, "\r\n"))) served_by = NULL;
 
     int flags = fcntl(lfd, F_GETFL);
     if (flags < 0 || fcntl(lfd, F_SETFL, flags | O_NONBLOCK) < 0) {

@@ -32,6 +32,11 @@ export interface Platform {
    * no sockets (a browser): containers are then reached in-process only (`Runtime.fetch`).
    */
   readonly publish?: (options: PublishOptions) => Promise<PublishedPort>;
+  /**
+   * Reads a host file by path (Node), for APIs that take a path (`cluster.images.load`).
+   * Absent where there is no host filesystem (a browser): pass bytes instead.
+   */
+  readonly readFile?: (path: string) => Promise<Uint8Array>;
 }
 
 /** A duplex byte stream (a container's port, in practice): what each host connection is forwarded to. */

@@ -1,4 +1,5 @@
 /** The Node platform (see ../platform.ts): worker_threads, unref'd timers, loopback host ports. */
+import { readFile } from 'node:fs/promises';
 import type { Platform } from '../platform.js';
 import { publishPort } from './publish.js';
 import { nodeThreads } from './threads.js';
@@ -12,4 +13,5 @@ export const nodePlatform: Platform = {
     return () => clearTimeout(timer);
   },
   publish: publishPort,
+  readFile: async (path) => new Uint8Array(await readFile(path)),
 };
