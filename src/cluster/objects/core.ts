@@ -555,6 +555,46 @@ export interface Service extends KubeObject<ServiceSpec, ServiceStatus> {
   readonly spec?: ServiceSpec;
 }
 
+// ---------------------------------------------------------------- endpoints
+
+/** One backend of a Service: a pod's address (core/v1 EndpointAddress). */
+export interface EndpointAddress {
+  readonly ip: string;
+  readonly hostname?: string;
+  readonly nodeName?: string;
+  /** The pod behind the address (kind Pod, namespace, name, uid). */
+  readonly targetRef?: ObjectReference;
+}
+
+/** A port of a subset's addresses, named after the Service port it serves (core/v1 EndpointPort). */
+export interface EndpointPort {
+  /** The Service port's name (absent when the Service has a single unnamed port). */
+  readonly name?: string;
+  readonly port: number;
+  /** Default TCP. */
+  readonly protocol?: Protocol;
+  readonly appProtocol?: string;
+}
+
+/** Addresses that share the same ports (core/v1 EndpointSubset). */
+export interface EndpointSubset {
+  /** Ready addresses: traffic goes to these. */
+  readonly addresses?: readonly EndpointAddress[];
+  /** Addresses of pods not (yet) ready: listed, never sent traffic. */
+  readonly notReadyAddresses?: readonly EndpointAddress[];
+  readonly ports?: readonly EndpointPort[];
+}
+
+/**
+ * The backends of a Service (core/v1 Endpoints), same namespace and name as the
+ * Service; written by the endpoints controller for Services with a selector.
+ */
+export interface Endpoints extends KubeObject<never, never> {
+  readonly apiVersion: 'v1';
+  readonly kind: 'Endpoints';
+  readonly subsets?: readonly EndpointSubset[];
+}
+
 // ---------------------------------------------------------------- config maps
 
 export interface ConfigMap extends KubeObject<never, never> {

@@ -302,6 +302,28 @@ const configMap = obj<core.ConfigMap>({
   immutable: bool,
 });
 
+const endpointAddress = obj<core.EndpointAddress>({
+  ip: str(),
+  hostname: str(),
+  nodeName: str(),
+  targetRef: obj<core.ObjectReference & { resourceVersion?: string; fieldPath?: string }>({ apiVersion: str(), kind: str(), namespace: str(), name: str(), uid: str(), resourceVersion: str(), fieldPath: str() }),
+});
+
+const endpoints = obj<core.Endpoints>({
+  apiVersion: str(),
+  kind: str(),
+  metadata: objectMeta,
+  spec: any,
+  status: any,
+  subsets: arr(
+    obj<core.EndpointSubset>({
+      addresses: arr(endpointAddress),
+      notReadyAddresses: arr(endpointAddress),
+      ports: arr(obj<core.EndpointPort>({ name: str(), port: int, protocol, appProtocol: str() })),
+    }),
+  ),
+});
+
 const node = obj<core.Node>(
   top(
     obj<core.NodeSpec>({
@@ -413,6 +435,7 @@ export const KIND_SCHEMAS: ReadonlyMap<string, Schema> = new Map([
   ['v1/Pod', pod],
   ['v1/Service', service],
   ['v1/ConfigMap', configMap],
+  ['v1/Endpoints', endpoints],
   ['v1/Node', node],
   ['v1/PersistentVolumeClaim', persistentVolumeClaim],
   ['apps/v1/ReplicaSet', replicaSet],

@@ -19,6 +19,7 @@ import type { Job } from './batch.js';
 import type {
   ConfigMap,
   Container,
+  Endpoints,
   LabelSelector,
   Node,
   NodeSelectorRequirement,
@@ -56,6 +57,7 @@ const KINDS: ReadonlyMap<string, { namespaced: boolean; group: string }> = new M
   ['v1/Pod', { namespaced: true, group: '' }],
   ['v1/Service', { namespaced: true, group: '' }],
   ['v1/ConfigMap', { namespaced: true, group: '' }],
+  ['v1/Endpoints', { namespaced: true, group: '' }],
   ['v1/Node', { namespaced: false, group: '' }],
   ['v1/PersistentVolumeClaim', { namespaced: true, group: '' }],
   ['apps/v1/ReplicaSet', { namespaced: true, group: 'apps' }],
@@ -135,6 +137,9 @@ function validateKind(o: KubeObject, errs: Errors): void {
       break;
     case 'v1/ConfigMap':
       validateConfigMap(o as ConfigMap, errs);
+      break;
+    case 'v1/Endpoints':
+      validateEndpoints(o as Endpoints, errs);
       break;
     case 'v1/Node':
       validateNode(o as Node, errs);
@@ -557,6 +562,27 @@ function validateService(svc: Service, errs: Errors): void {
   });
   validateLabels(s.selector, 'spec.selector', errs);
   if (s.clusterIP === 'None' && (type === 'NodePort' || type === 'LoadBalancer')) errs.push(E.invalid('spec.clusterIPs[0]', 'None', `may not be set to 'None' for ${type} services`));
+}
+
+/** core ValidateEndpoints: each address an IP, each port a valid number, named when a subset has several. */
+function validateEndpoints(ep: Endpoints, errs: Errors): void {
+  (ep.subsets ?? []).forEach((subset, i) => {
+    const f = path.index('subsets', i);
+    for (const which of ['addresses', 'notReadyAddresses'] as const) {
+      (subset[which] ?? []).forEach((a, j) => {
+        const ip = path.child(path.index(path.child(f, which), j), 'ip');
+        if (!a.ip) errs.push(E.required(ip));
+        else if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(a.ip) && !a.ip.includes(':')) errs.push(E.invalid(ip, a.ip, 'must be a valid IP address'));
+      });
+    }
+    const ports = subset.ports ?? [];
+    ports.forEach((p, j) => {
+      const pf = path.index(path.child(f, 'ports'), j);
+      if (ports.length > 1 && !p.name) errs.push(E.required(path.child(pf, 'name')));
+      if (p.name) each(isDNS1123Label(p.name), path.child(pf, 'name'), p.name, errs);
+      each(isValidPortNum(p.port ?? 0), path.child(pf, 'port'), p.port ?? 0, errs);
+    });
+  });
 }
 
 const MAX_CONFIG_MAP_BYTES = 1024 * 1024;
