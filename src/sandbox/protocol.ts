@@ -82,6 +82,13 @@ export const CONTROL_LENGTH = 4;
 export const CONTROL_STOP = 0;
 export const CONTROL_WAKE = 1;
 export const CONTROL_SERVING = 2;
+/**
+ * `[CONTROL_IDLE]`: whole ms the thread's current run has spent blocked (a guest's clock
+ * sleep, a socket wait, a full output ring), stored by the thread as it goes and reset to
+ * 0 by it when a run starts. The runtime's `usage` subtracts it from the run's wall time
+ * to estimate the guest's busy (CPU) time.
+ */
+export const CONTROL_IDLE = 3;
 export const STOP_NONE = 0;
 export const STOP_KILLED = 1;
 export const STOP_DEADLINE = 2;

@@ -97,6 +97,7 @@ import type { VolumeManager } from './volumes.js';
 import { FIRST_LISTEN_FD, RunNetwork, containerPorts, fetchOver, type PortInfo, type PublishSpec, type VirtualConnection } from './network.js';
 import { ThreadPool, type PoolStats, type PooledThread } from './pool.js';
 import {
+  CONTROL_IDLE,
   CONTROL_STOP,
   CONTROL_WAKE,
   Handles,
@@ -633,6 +634,22 @@ export class Runtime {
       return Promise.reject(new TypeError('fetch failed', { cause: e }));
     }
     return fetchOver((port) => this.connect(c.id, port), c.ports[0], input, init);
+  }
+
+  /**
+   * CPU use of the container's current run, estimated: `busyMs` is the run's wall time
+   * (`runningMs`) minus the time its thread spent blocked in WASI waits (clock sleeps,
+   * socket waits, a full output ring; `idleMs`, counted by the thread: protocol.ts
+   * `CONTROL_IDLE`). Time in a volume call counts as busy. Undefined when the container
+   * is not running or the platform shares no memory with its threads.
+   */
+  usage(idOrName: string): { readonly runningMs: number; readonly idleMs: number; readonly busyMs: number } | undefined {
+    const c = this.get(idOrName);
+    const control = c.current?.thread?.control;
+    if (c.status !== 'running' || control === undefined || c.startedAt === undefined) return undefined;
+    const runningMs = Math.max(0, Date.now() - c.startedAt.getTime());
+    const idleMs = Math.min(runningMs, Atomics.load(control, CONTROL_IDLE));
+    return { runningMs, idleMs, busyMs: runningMs - idleMs };
   }
 
   /** Open connections of the container's current run: virtual ones, and those forwarded from its host ports (for leak checks). */

@@ -57,6 +57,7 @@ import { guestNetwork } from './network.js';
 import { OutputRing } from './output.js';
 import { OverlayFs } from './overlay-fs.js';
 import {
+  CONTROL_IDLE,
   CONTROL_STOP,
   CONTROL_WAKE,
   Handles,
@@ -152,7 +153,9 @@ class ContainerThread {
           this.serveExec();
           return;
         }
+        const since = performance.now();
         Atomics.wait(words, CONTROL_WAKE, seq, Number(ns) / 1e6);
+        this.noteIdle(since);
       },
     };
   }
@@ -192,8 +195,35 @@ class ContainerThread {
 
   // ---------------------------------------------------------------- container runs
 
+  /** Adds the time blocked since `since` (performance.now()) to the run's idle time (protocol.ts `CONTROL_IDLE`). */
+  private noteIdle(since: number): void {
+    this.idleMs += performance.now() - since;
+    if (this.control !== undefined) Atomics.store(this.control, CONTROL_IDLE, Math.floor(this.idleMs) | 0);
+  }
+
+  private idleMs = 0;
+
+  /** The guest network with its socket waits counted as idle time. */
+  private timedNetwork(net: ReturnType<typeof guestNetwork>): ReturnType<typeof guestNetwork> {
+    const waiter = net.waiter;
+    if (waiter === undefined) return net;
+    return {
+      ...net,
+      waiter: {
+        snapshot: () => waiter.snapshot(),
+        wait: (snapshot, ns) => {
+          const since = performance.now();
+          waiter.wait(snapshot, ns);
+          this.noteIdle(since);
+        },
+      },
+    };
+  }
+
   private async start(m: StartMessage, handles: readonly unknown[]): Promise<void> {
     this.current = { run: m.run, stop: undefined };
+    this.idleMs = 0;
+    if (this.control !== undefined) Atomics.store(this.control, CONTROL_IDLE, 0);
     for (const key of m.evict?.modules ?? []) this.modules.delete(key);
     for (const key of m.evict?.layers ?? []) this.layers.delete(key);
 
@@ -340,7 +370,7 @@ class ContainerThread {
       maxOpenFiles: s.limits.maxOpenFiles,
       checkpoint,
       // Listening sockets at fd 3 onward (before the preopens) and the waiter blocking calls sleep on.
-      ...guestNetwork(s.net, handles),
+      ...this.timedNetwork(guestNetwork(s.net, handles)),
     });
 
     let memory: WebAssembly.Memory | undefined;
@@ -417,7 +447,9 @@ class ContainerThread {
       ring.waitingForRoom();
       if (ring.hasRoom()) continue;
       checkpoint();
+      const since = performance.now();
       Atomics.wait(control, CONTROL_WAKE, seq, MAX_SLEEP_MS);
+      this.noteIdle(since);
     }
   }
 

@@ -1,0 +1,342 @@
+/**
+ * Every message between the master (node-host.ts, `NodeHost`) and a kubelet thread
+ * (kubelet.ts, `Kubelet`), declared here and encoded here (STYLE §9). Nothing else crosses.
+ *
+ * Wire form (as src/sandbox/protocol.ts): each post carries `[bytes, handles]`:
+ * - `bytes`: the message, msgpackr-encoded plain data; its field `v` is the protocol
+ *   version, and a receiver refuses any other.
+ * - `handles`: what msgpackr should not carry, referenced from the message by index: a
+ *   `VolumeConnection` (SharedArrayBuffer + maybe a MessagePort, for a claim's volume) or
+ *   a large byte array (an image archive) that is transferred rather than copied.
+ *
+ * One conversation:
+ *   kubelet → `ready`                              (once, after spawn)
+ *   master  → `init` { nodeName, podCIDR, now }    (once)
+ *   kubelet → `wake` { at }  ↔ master → `time` { now } when its clock reaches `at`
+ *                                                  (and at each tick, and before `pods`): the
+ *                                                  kubelet's clock follows the master's, so a
+ *                                                  FakeClock drives back-off and probes
+ *   master  → `pods` { pods, configMaps, secrets } (the full desired set bound to this node,
+ *                                                  after every change; level-triggered)
+ *   kubelet → `pull` { id, image }  ↔ master → `image` { id, archive | error }
+ *                                                  (an OCI layout tar, loaded into the
+ *                                                  kubelet's own ImageStore)
+ *   kubelet → `claim` { id, namespace, claimName } ↔ master → `volume` { id, connection | error }
+ *                                                  (a PersistentVolumeClaim's files live on
+ *                                                  the master; served over the sync channel)
+ *   kubelet → `podStatus` { namespace, name, uid, status }   (after every change)
+ *   kubelet → `podStopped` { namespace, name, uid }          (a pod marked for deletion has
+ *                                                  no container left: the master confirms)
+ *   kubelet → `heartbeat` { now }, `metrics` { pods }, `event` { … }
+ *   master  → `dial` { stream, namespace, name, port } ↔ kubelet → `dialed` { stream, error? }
+ *   either  → `data` { stream, chunk } / `credit` { stream, bytes } / `end` { stream } /
+ *             `reset` { stream }                   (a byte stream to a pod's port: see streams.ts)
+ *   master  → `logs` { id, namespace, name, container? } ↔ kubelet → `logsResult` { id, text | error }
+ *   master  → `stop`  ↔ kubelet → `stopped`        (graceful: every container killed)
+ */
+import { Packr } from 'msgpackr';
+import type { Pod, PodStatus } from '../objects/index.js';
+
+export const KUBELET_PROTOCOL_VERSION = 1;
+type V = typeof KUBELET_PROTOCOL_VERSION;
+
+/** Index into the handles array of the same post. */
+export type Handle = number;
+
+// ---------------------------------------------------------------- master → kubelet
+
+export interface InitMessage {
+  readonly v: V;
+  readonly type: 'init';
+  readonly nodeName: string;
+  /** Pod addresses are `<podCIDR prefix>.<n>` (the first three octets of e.g. 10.244.1.0/24). */
+  readonly podCIDR: string;
+  /** The node's own (virtual) address. */
+  readonly hostIP: string;
+  readonly now: number;
+  /** How often (cluster ms) the kubelet sends `heartbeat` and `metrics`. */
+  readonly heartbeatMs: number;
+}
+
+export interface TimeMessage {
+  readonly v: V;
+  readonly type: 'time';
+  readonly now: number;
+}
+
+/** ConfigMap or Secret data a pod's volumes and env refer to, by `namespace/name`. Secret values are decoded bytes. */
+export type ConfigData = Readonly<Record<string, Readonly<Record<string, Uint8Array>>>>;
+
+export interface PodsMessage {
+  readonly v: V;
+  readonly type: 'pods';
+  /** Every pod bound to this node, as stored (including ones marked for deletion). */
+  readonly pods: readonly Pod[];
+  readonly configMaps: ConfigData;
+  readonly secrets: ConfigData;
+}
+
+export interface ImageMessage {
+  readonly v: V;
+  readonly type: 'image';
+  readonly id: number;
+  /** Handle of a Uint8Array: the image as an OCI image layout tar (`ImageStore.save`). */
+  readonly archive?: Handle;
+  readonly error?: string;
+}
+
+export interface VolumeMessage {
+  readonly v: V;
+  readonly type: 'volume';
+  readonly id: number;
+  /** Handle of a `VolumeConnection` (remote-fs.ts) serving the claim's files at its root. */
+  readonly connection?: Handle;
+  readonly error?: string;
+}
+
+export interface DialMessage {
+  readonly v: V;
+  readonly type: 'dial';
+  readonly stream: number;
+  readonly namespace: string;
+  readonly name: string;
+  readonly port: number;
+}
+
+export interface StopMessage {
+  readonly v: V;
+  readonly type: 'stop';
+}
+
+/** `kubectl logs`: the current run's output of one container of a pod (answered by `logsResult` with the same id). */
+export interface LogsMessage {
+  readonly v: V;
+  readonly type: 'logs';
+  readonly id: number;
+  readonly namespace: string;
+  readonly name: string;
+  /** Default: the pod's only container (an error names them when there are several). */
+  readonly container?: string;
+}
+
+// ---------------------------------------------------------------- kubelet → master
+
+export interface ReadyMessage {
+  readonly v: V;
+  readonly type: 'ready';
+}
+
+export interface HeartbeatMessage {
+  readonly v: V;
+  readonly type: 'heartbeat';
+  readonly now: number;
+}
+
+export interface PodStatusMessage {
+  readonly v: V;
+  readonly type: 'podStatus';
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly status: PodStatus;
+}
+
+export interface PodStoppedMessage {
+  readonly v: V;
+  readonly type: 'podStopped';
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+export interface EventMessage {
+  readonly v: V;
+  readonly type: 'event';
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  /** Normal or Warning. */
+  readonly eventType: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+  readonly now: number;
+}
+
+export interface PullMessage {
+  readonly v: V;
+  readonly type: 'pull';
+  readonly id: number;
+  readonly image: string;
+}
+
+export interface ClaimMessage {
+  readonly v: V;
+  readonly type: 'claim';
+  readonly id: number;
+  readonly namespace: string;
+  readonly claimName: string;
+}
+
+/** The kubelet no longer uses the claim connection it got for request `id`; the master may stop serving it. */
+export interface UnclaimMessage {
+  readonly v: V;
+  readonly type: 'unclaim';
+  readonly id: number;
+}
+
+export interface LogsResultMessage {
+  readonly v: V;
+  readonly type: 'logsResult';
+  readonly id: number;
+  /** stdout and stderr interleaved in the order written, as `kubectl logs` shows them. */
+  readonly text?: string;
+  /** Why there are none (no such pod or container on this node, not started yet). */
+  readonly error?: string;
+}
+
+export interface DialedMessage {
+  readonly v: V;
+  readonly type: 'dialed';
+  readonly stream: number;
+  /** Why the dial failed (no such pod, no container listens on the port). */
+  readonly error?: string;
+}
+
+export interface PodMetrics {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  /**
+   * CPU in millicores since the previous report, estimated as busy (not blocked in a WASI
+   * wait) time over wall time (see kubelet.ts, "Metrics"); undefined where unmeasured.
+   */
+  readonly cpuMillis?: number;
+  /** Guest linear memory of the pod's containers at their last exit (what the runtime reports). */
+  readonly memoryBytes?: number;
+  readonly containers: number;
+}
+
+export interface MetricsMessage {
+  readonly v: V;
+  readonly type: 'metrics';
+  readonly now: number;
+  readonly pods: readonly PodMetrics[];
+}
+
+/** The kubelet's next timer is due at cluster time `at` (undefined: none): the master sends `time` then. */
+export interface WakeMessage {
+  readonly v: V;
+  readonly type: 'wake';
+  readonly at: number | undefined;
+}
+
+export interface StoppedMessage {
+  readonly v: V;
+  readonly type: 'stopped';
+}
+
+// ---------------------------------------------------------------- streams (both ways)
+
+/** Bytes on stream `stream`; the receiver owes a `credit` of its length once it has passed them on. */
+export interface DataMessage {
+  readonly v: V;
+  readonly type: 'data';
+  readonly stream: number;
+  readonly chunk: Uint8Array;
+}
+
+/** The receiver passed `bytes` on: the sender may send that many more. */
+export interface CreditMessage {
+  readonly v: V;
+  readonly type: 'credit';
+  readonly stream: number;
+  readonly bytes: number;
+}
+
+/** The sender will send no more (a half-close). */
+export interface EndMessage {
+  readonly v: V;
+  readonly type: 'end';
+  readonly stream: number;
+}
+
+/** Both directions are over at once (a close, an error, the pod went away). */
+export interface ResetMessage {
+  readonly v: V;
+  readonly type: 'reset';
+  readonly stream: number;
+}
+
+export type StreamMessage = DataMessage | CreditMessage | EndMessage | ResetMessage;
+
+export type ToKubelet = InitMessage | TimeMessage | PodsMessage | ImageMessage | VolumeMessage | DialMessage | StopMessage | LogsMessage | StreamMessage;
+export type FromKubelet =
+  | ReadyMessage
+  | LogsResultMessage
+  | HeartbeatMessage
+  | PodStatusMessage
+  | PodStoppedMessage
+  | EventMessage
+  | PullMessage
+  | ClaimMessage
+  | UnclaimMessage
+  | DialedMessage
+  | MetricsMessage
+  | WakeMessage
+  | StoppedMessage
+  | StreamMessage;
+export type KubeletMessage = ToKubelet | FromKubelet;
+
+/** A message without its version field, as callers write it. */
+export type Unversioned<M> = M extends unknown ? Omit<M, 'v'> : never;
+
+// ---------------------------------------------------------------- encoding
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/** Collects the handles of one post. */
+export class Handles {
+  readonly list: unknown[] = [];
+  readonly transfer: Transferable[] = [];
+  add(value: unknown, transfer: readonly Transferable[] = []): Handle {
+    this.list.push(value);
+    this.transfer.push(...transfer);
+    return this.list.length - 1;
+  }
+}
+
+export interface Poster {
+  post(message: unknown, transfer?: readonly Transferable[]): void;
+}
+
+/** Encodes `message` (adding the version) and posts it with its handles. */
+export function post<M extends KubeletMessage>(to: Poster, message: Unversioned<M>, handles?: Handles): void {
+  const packed = packr.pack({ v: KUBELET_PROTOCOL_VERSION, ...message });
+  // msgpackr returns a view of its reusable buffer: copy exactly the message out and move it.
+  const bytes = new Uint8Array(packed.length);
+  bytes.set(packed);
+  to.post([bytes, handles?.list ?? []], [bytes.buffer, ...(handles?.transfer ?? [])]);
+}
+
+export interface Received<M> {
+  readonly message: M;
+  readonly handles: readonly unknown[];
+}
+
+/** Decodes a post. Throws on anything that is not a message of this protocol version. */
+export function receive<M extends KubeletMessage>(raw: unknown): Received<M> {
+  if (!Array.isArray(raw) || raw.length !== 2 || !(raw[0] instanceof Uint8Array) || !Array.isArray(raw[1])) {
+    throw new Error('kubelet protocol: not a message');
+  }
+  const message = packr.unpack(raw[0]) as M;
+  if (message === null || typeof message !== 'object' || message.v !== KUBELET_PROTOCOL_VERSION) {
+    throw new Error(`kubelet protocol: version ${String((message as { v?: unknown } | null)?.v)}, expected ${KUBELET_PROTOCOL_VERSION}`);
+  }
+  return { message, handles: raw[1] as unknown[] };
+}
+
+/** The handle `h` of a received message, with its expected type (unchecked: both ends are this package). */
+export function handle<T>(handles: readonly unknown[], h: Handle): T {
+  if (h < 0 || h >= handles.length) throw new Error(`kubelet protocol: handle ${h} of ${handles.length}`);
+  return handles[h] as T;
+}
