@@ -1,39 +1,100 @@
 /**
- * `npm start`: the main demo, on the embedded defaults. It grows with the project; today:
- * an OCI image built from code, run as a container with a published port and a volume,
- * reached in process and over TCP, then a sandboxed plugin hitting its limits.
+ * `npm start`: the main demo, on the embedded defaults — a micro-cluster in this process.
+ * Three nodes (each a kubelet on its own worker thread), the web example as a Deployment
+ * of 3 behind a Service, requests spread over the pods, a node killed and its pods
+ * replaced, a rollout and a rollback; then a plugin host sandboxing untrusted code.
  */
 import { readFile } from 'node:fs/promises';
-import { ImageStore, MemoryFiles, Runtime, Sandbox, memoryVolumes } from 'skiff';
+import { Cluster, Sandbox, type KubeObject } from 'skiff';
 import { webImage } from './apps/web/image.js';
 
 const say = (s: string): void => console.log(`\n— ${s}`);
+const t0 = Date.now();
+const at = (): string => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`;
 const guest = (name: string): Promise<Uint8Array> => readFile(new URL(`../../guests/wasm/${name}.wasm`, import.meta.url));
 
-say('An OCI image from code: the `http` guest (C compiled to WASI) over a layer of static files.');
-const store = await ImageStore.open(new MemoryFiles());
-const image = await webImage(store, 'web:demo');
-console.log(`  web:demo ${image.descriptor.digest.slice(0, 19)}…  ${image.manifest.layers.length} layers, entrypoint ${image.config.config?.Entrypoint?.join(' ')}`);
+interface PodLike extends KubeObject {
+  readonly spec?: { readonly nodeName?: string; readonly containers: readonly { readonly image: string }[] };
+  readonly status?: { readonly phase?: string; readonly podIP?: string; readonly conditions?: readonly { readonly type: string; readonly status: string }[] };
+}
+const ready = (p: PodLike): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
-say('Run it as a container: its own thread, a volume for the hit counter, port 80 published on 127.0.0.1.');
-const runtime = new Runtime({ store, volumes: memoryVolumes() });
-await runtime.create({ image: 'web:demo', name: 'web', mounts: ['hits:/data'], publish: [{ containerPort: 80, hostPort: 0 }] });
-await runtime.start('web');
-const [port] = runtime.inspect('web').ports;
-const hostPort = port?.published[0]?.hostPort;
-console.log(`  listening: container port ${port?.containerPort} is fd ${port?.fd}, published on 127.0.0.1:${hostPort}`);
+say('Start a cluster: the API store, the controllers and 3 nodes, each a kubelet on its own thread.');
+// For the demo, a dead node's pods are evicted after 2 s instead of Kubernetes' 300 s.
+const cluster = await Cluster.start({ nodes: 3, podEvictionTimeout: 2_000 });
+console.log(`${at()}  nodes: ${cluster.list('nodes').map((n) => n.metadata.name).join(', ')} (Ready)`);
 
-say('Reach it in process (no socket: how a browser tab reaches it) and over real TCP.');
-const page = await runtime.fetch('web', '/');
-console.log(`  runtime.fetch('/')       → ${page.status} ${page.headers.get('content-type')}, ${(await page.text()).length} bytes`);
-for (let i = 0; i < 3; i++) await (await fetch(`http://127.0.0.1:${hostPort}/`)).arrayBuffer();
-const hits = await fetch(`http://127.0.0.1:${hostPort}/hits`);
-console.log(`  curl 127.0.0.1:${hostPort}/hits → ${(await hits.text()).trim()} hits, counted in the volume`);
+say('Two versions of the web example image (an http server compiled from C to WASI).');
+await webImage(cluster.images.store, 'web:1', { version: '1' });
+await webImage(cluster.images.store, 'web:2', { version: '2' });
+for (const i of await cluster.images.list()) console.log(`${at()}  ${i.ref}  ${i.digest.slice(0, 19)}…`);
 
-say('Kill it: the thread ends at once, the host port closes; the volume keeps the count.');
-await runtime.kill('web');
-console.log(`  exit ${runtime.inspect('web').state.exitCode} (${runtime.inspect('web').state.reason}); volumes: ${runtime.volumes?.list().map((v) => v.name).join(', ')}`);
-await runtime.close();
+say('kubectl apply -f examples/apps/web/web.yaml: a Deployment of 3 behind a Service.');
+const manifest = await readFile(new URL('../../examples/apps/web/web.yaml', import.meta.url), 'utf8');
+for (const a of await cluster.apply(manifest)) console.log(`${at()}  ${a.object.kind.toLowerCase()}/${a.object.metadata.name} ${a.action}`);
+const pods = (): PodLike[] => cluster.list<PodLike>('pods', { labelSelector: 'app=web' }).filter((p) => p.metadata.deletionTimestamp === undefined);
+const readyPods = (): PodLike[] => pods().filter(ready);
+const table = (): void => {
+  for (const p of pods()) console.log(`        ${p.metadata.name?.padEnd(22)} ${(p.spec?.nodeName ?? '-').padEnd(7)} ${(p.status?.podIP ?? '-').padEnd(12)} ${p.spec?.containers[0]?.image.padEnd(6)} ${ready(p) ? 'Ready' : (p.status?.phase ?? '')}`);
+};
+await cluster.waitFor('3 ready pods', () => readyPods().length === 3);
+console.log(`${at()}  3 pods Ready, spread over the nodes by the scheduler:`);
+table();
+
+say('Requests to http://web.default.svc/ go round-robin over the ready pods.');
+const spread = async (n: number): Promise<Map<string, number>> => {
+  const by = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const res = await cluster.fetch('http://web.default.svc/version');
+    const key = `${res.headers.get('x-served-by') ?? '?'} (v${(await res.text()).trim()})`;
+    by.set(key, (by.get(key) ?? 0) + 1);
+  }
+  return by;
+};
+for (const [pod, n] of await spread(9)) console.log(`${at()}  ${pod}: ${n} requests`);
+const [nodePort] = cluster.nodePorts();
+if (nodePort !== undefined) {
+  const res = await fetch(`http://127.0.0.1:${nodePort.nodePort}/version`);
+  console.log(`${at()}  and from outside, NodePort 127.0.0.1:${nodePort.nodePort} → ${res.status} v${(await res.text()).trim()}`);
+}
+
+say('Kill a node: its thread ends at once, the Node is NotReady, its pods are replaced elsewhere.');
+const victim = pods()[0]?.spec?.nodeName ?? 'node-1';
+const lost = pods().filter((p) => p.spec?.nodeName === victim).map((p) => p.metadata.name);
+await cluster.nodes.kill(victim);
+const node = cluster.get<KubeObject<unknown, { conditions: { type: string; status: string }[] }>>('node', victim);
+console.log(`${at()}  ${victim} killed; Ready=${node.status?.conditions.find((c) => c.type === 'Ready')?.status}; its pods: ${lost.join(', ')}`);
+await cluster.waitFor('3 ready pods on live nodes', () => {
+  const r = readyPods();
+  return r.length === 3 && r.every((p) => p.spec?.nodeName !== victim);
+});
+console.log(`${at()}  evicted after the toleration, replaced by the ReplicaSet, scheduled on the live nodes:`);
+table();
+
+say('Roll out web:2 (maxSurge 1, maxUnavailable 0): new pods come up before old ones go.');
+// The Deployment controller's own account of the steps, from the Events it records.
+const events = cluster.watch<KubeObject & { reason: string; message: string }>('events', { resourceVersion: String(cluster.store.revision) });
+const steps = (async () => {
+  for await (const ev of events) if (ev.object.reason === 'ScalingReplicaSet') console.log(`${at()}  ${ev.object.message}`);
+})();
+await cluster.apply(manifest.replace('image: web:1', 'image: web:2'));
+await cluster.rolloutStatus('deployment', 'web');
+events.close();
+await steps;
+console.log(`${at()}  rolled out (revision 2):`);
+table();
+for (const [pod, n] of await spread(6)) console.log(`${at()}  ${pod}: ${n} requests`);
+
+say('kubectl rollout undo: back to the previous template.');
+const revision = await cluster.rollback('deployment', 'web');
+await cluster.waitFor('the rollback', () => {
+  const p = pods();
+  return p.length === 3 && p.every((x) => x.spec?.containers[0]?.image === 'web:1' && ready(x));
+});
+console.log(`${at()}  rolled back to revision ${revision}'s template (now revision 3):`);
+table();
+await cluster.stop();
+console.log(`${at()}  cluster stopped.`);
 
 say('A plugin host runs untrusted code: only what it grants, within limits.');
 const hello = await Sandbox.run(await guest('hello'), { name: 'plugin', args: ['0', 'hi'], env: { GREETING: 'hello from skiff' } });
@@ -42,4 +103,3 @@ const bomb = await Sandbox.run(await guest('membomb'), { memory: '32m' });
 console.log(`  membomb under 32 MiB: "${bomb.stdout.trim().split('\n').at(-1)}" (memory.grow refused)`);
 const spin = await Sandbox.run(await guest('spin'), { timeout: '300ms' });
 console.log(`  spin with a 300 ms timeout: exit ${spin.exitCode} ${spin.reason}`);
-console.log('\nNext: the micro-cluster (Deployments, Services, node failure) — see the README.');

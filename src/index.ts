@@ -48,3 +48,10 @@ export { Errno, type ErrnoCode } from './layers/errno.js';
 export { SkiffError, InvalidLayerError, InvalidImageError, DigestMismatchError, NotFoundError, type ErrorCode } from './layers/errors.js';
 export type { ImageConfig, ImageManifest, ContainerConfig, Descriptor } from './layers/oci.js';
 export type { Digest } from './layers/digest.js';
+
+// The micro-cluster: API store, controllers, scheduler, kubelets on worker threads.
+export { Cluster, ClusterNodes, ClusterImages, kindOf, type ClusterOptions } from './cluster/cluster.js';
+export type { Applied } from './cluster/apply.js';
+export { FakeClock, realClock, type Clock } from './cluster/clock.js';
+export { ApiError, type KubeObject, type ObjectMeta, type ObjectKey, type WatchEvent } from './cluster/api/types.js';
+export { ServiceProxyError } from './cluster/services/proxy.js';

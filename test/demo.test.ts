@@ -8,9 +8,17 @@ it('npm start (dist/examples/demo.js) runs to completion', () => {
   const r = spawnSync(process.execPath, ['dist/examples/demo.js'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  expect(r.stdout).toMatch(/runtime\.fetch\('\/'\)\s+→ 200 text\/html/);
-  expect(r.stdout).toMatch(/→ 5 hits, counted in the volume/);
-  expect(r.stdout).toMatch(/exit 137 \(Killed\); volumes: hits/);
+  // The cluster story: 3 Ready nodes, 3 pods, 9 requests spread 3/3/3, a node killed and
+  // its pod replaced, a rolling update step by step, a rollback.
+  expect(r.stdout).toMatch(/nodes: node-1, node-2, node-3 \(Ready\)/);
+  expect(r.stdout.match(/^\s+[\d.]+s {2}web-[a-z0-9]+-[a-z0-9]{5} \(v1\): 3 requests$/gm)).toHaveLength(3);
+  expect(r.stdout).toMatch(/and from outside, NodePort 127\.0\.0\.1:\d+ → 200 v1/);
+  expect(r.stdout).toMatch(/node-\d killed; Ready=False; its pods: web-/);
+  expect(r.stdout).toMatch(/Scaled up replica set web-[a-z0-9]+ from 0 to 1/);
+  expect(r.stdout).toMatch(/Scaled down replica set web-[a-z0-9]+ from 1 to 0/);
+  expect(r.stdout.match(/^\s+[\d.]+s {2}web-[a-z0-9]+-[a-z0-9]{5} \(v2\): 2 requests$/gm)).toHaveLength(3);
+  expect(r.stdout).toMatch(/rolled back to revision 1's template \(now revision 3\)/);
+  expect(r.stdout).toMatch(/cluster stopped/);
   expect(r.stdout).toMatch(/refused at 31 MiB/);
   expect(r.stdout).toMatch(/exit 137 DeadlineExceeded/);
 });

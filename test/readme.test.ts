@@ -23,6 +23,7 @@ mkdirSync(join(scratch, 'node_modules', '.bin'), { recursive: true });
 symlinkSync(root, join(scratch, 'node_modules', 'skiff'));
 symlinkSync(join(root, 'guests'), join(scratch, 'guests'));
 symlinkSync(join(root, 'dist'), join(scratch, 'dist')); // `node dist/examples/…` as in a checkout
+symlinkSync(join(root, 'examples'), join(scratch, 'examples'));
 writeFileSync(join(scratch, 'node_modules', '.bin', 'skiff'), `#!/bin/sh\nexec node ${JSON.stringify(join(root, 'dist/src/cli/main.js'))} "$@"\n`);
 chmodSync(join(scratch, 'node_modules', '.bin', 'skiff'), 0o755);
 writeFileSync(join(scratch, 'package.json'), '{"type":"module","private":true}\n');

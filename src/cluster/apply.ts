@@ -13,7 +13,10 @@
 import { ApiError, type KubeObject } from './api/types.js';
 import { admit } from './objects/validation.js';
 import { parseManifests } from './objects/manifests.js';
-import type { Store } from './store/store.js';
+import type { Result, Store } from './store/store.js';
+
+/** Creates instead of `store.create` for some kinds (a Service's addresses are allocated at create, as the API server does). */
+export type CreateHook = (obj: KubeObject) => Promise<Result<KubeObject>> | undefined;
 
 export interface Applied {
   readonly object: KubeObject;
@@ -36,21 +39,22 @@ export function admitAll(input: string | object | readonly object[]): KubeObject
 }
 
 /** Applies admitted objects in order. Throws the store's ApiError if one is refused (earlier ones stay applied, as with kubectl). */
-export async function applyObjects(store: Store, objects: readonly KubeObject[]): Promise<Applied[]> {
+export async function applyObjects(store: Store, objects: readonly KubeObject[], create?: CreateHook): Promise<Applied[]> {
   const out: Applied[] = [];
-  for (const obj of objects) out.push(await applyOne(store, obj));
+  for (const obj of objects) out.push(await applyOne(store, obj, create));
   return out;
 }
 
 const USER_OWNED_TOP_LEVEL = ['spec', 'data', 'binaryData', 'stringData', 'subsets', 'immutable', 'type'] as const;
 
-async function applyOne(store: Store, obj: KubeObject): Promise<Applied> {
+async function applyOne(store: Store, obj: KubeObject, create: CreateHook | undefined): Promise<Applied> {
   const namespace = obj.metadata.namespace ?? 'default';
   const name = obj.metadata.name;
   const cur = name === undefined ? undefined : store.get({ kind: obj.kind, namespace, name });
   if (cur === undefined || !cur.ok) {
     if (cur !== undefined && cur.error.reason !== 'NotFound') throw cur.error;
-    const created = await store.create(createStrategy(obj));
+    const fresh = createStrategy(obj);
+    const created = (await create?.(fresh)) ?? (await store.create(fresh));
     if (!created.ok) throw created.error;
     return { object: created.value, action: 'created' };
   }

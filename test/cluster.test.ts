@@ -1,0 +1,126 @@
+/**
+ * The micro-cluster end to end through its public API (`Cluster` from 'skiff'): real
+ * kubelet threads running real guests, the master's controllers, the service proxy.
+ * Real time, with a short eviction timeout so a dead node's pods move quickly.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError, Cluster, type KubeObject } from '../src/index.js';
+import { webImage } from '../examples/apps/web/image.js';
+
+interface PodLike extends KubeObject {
+  readonly spec: { readonly nodeName?: string; readonly containers: readonly { readonly image: string }[] };
+  readonly status?: { readonly phase?: string; readonly podIP?: string; readonly conditions?: readonly { readonly type: string; readonly status: string }[] };
+}
+const isReady = (p: PodLike): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+const manifest = await readFile(new URL('../examples/apps/web/web.yaml', import.meta.url), 'utf8');
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ nodes: 3, podEvictionTimeout: 500, onError: (what, e) => console.error(what, e) });
+  await webImage(cluster.images.store, 'web:1', { version: '1' });
+  await webImage(cluster.images.store, 'web:2', { version: '2' });
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+const webPods = (): PodLike[] => cluster.list<PodLike>('pods', { labelSelector: 'app=web' }).filter((p) => p.metadata.deletionTimestamp === undefined);
+
+describe('Cluster', () => {
+  it('runs a Deployment behind a Service: spread over the nodes, round-robin, a NodePort on 127.0.0.1', async () => {
+    const applied = await cluster.apply(manifest);
+    expect(applied.map((a) => `${a.object.kind}/${a.object.metadata.name} ${a.action}`)).toEqual(['Deployment/web created', 'Service/web created']);
+    await cluster.rolloutStatus('deployment', 'web', { timeoutMs: 20_000 });
+    const pods = webPods();
+    expect(pods).toHaveLength(3);
+    expect(new Set(pods.map((p) => p.spec.nodeName)).size).toBe(3); // one owner's pods spread
+    expect(pods.every(isReady)).toBe(true);
+
+    const served = new Map<string, number>();
+    for (let i = 0; i < 9; i++) {
+      const res = await cluster.fetch('http://web.default.svc/version');
+      expect([res.status, await res.text()]).toEqual([200, '1\n']);
+      const by = res.headers.get('x-served-by') ?? '';
+      served.set(by, (served.get(by) ?? 0) + 1);
+    }
+    expect([...served.keys()].sort()).toEqual(pods.map((p) => p.metadata.name).sort());
+    expect([...served.values()]).toEqual([3, 3, 3]);
+
+    const [np] = cluster.nodePorts();
+    expect(np).toMatchObject({ service: 'default/web', port: 80 });
+    const viaTcp = await fetch(`http://127.0.0.1:${np?.nodePort}/version`);
+    expect(await viaTcp.text()).toBe('1\n');
+    // Endpoints list exactly the ready pods' IPs.
+    const ep = cluster.get<KubeObject & { subsets: { addresses: { ip: string }[] }[] }>('endpoints', 'web');
+    expect(ep.subsets[0]?.addresses.map((a) => a.ip).sort()).toEqual(pods.map((p) => p.status?.podIP).sort());
+  });
+
+  it('replaces the pods of a killed node on the live ones; the Node is NotReady at once', async () => {
+    const victim = webPods()[0]?.spec.nodeName as string;
+    await cluster.nodes.kill(victim);
+    const node = cluster.get<KubeObject<unknown, { conditions: { type: string; status: string }[] }>>('node', victim);
+    expect(node.status?.conditions.find((c) => c.type === 'Ready')?.status).not.toBe('True');
+    await cluster.waitFor('3 ready pods on live nodes', () => {
+      const p = webPods();
+      return p.length === 3 && p.every((x) => x.spec.nodeName !== victim && isReady(x));
+    });
+    expect(cluster.nodes.running()).not.toContain(victim);
+    const res = await cluster.fetch('http://web/version');
+    expect(res.status).toBe(200);
+    await res.text();
+    // A new node joins and takes new pods.
+    const added = await cluster.nodes.add();
+    expect(added.metadata.name).toBe('node-4');
+  });
+
+  it('rolls out a new template and rolls it back', async () => {
+    const out = await cluster.apply(manifest.replace('image: web:1', 'image: web:2'));
+    expect(out.map((a) => a.action)).toEqual(['configured', 'unchanged']);
+    await cluster.rolloutStatus('deployment', 'web', { timeoutMs: 20_000 });
+    expect(webPods().map((p) => p.spec.containers[0]?.image)).toEqual(['web:2', 'web:2', 'web:2']);
+    expect(await (await cluster.fetch('http://web.default.svc.cluster.local/version')).text()).toBe('2\n');
+
+    expect(await cluster.rollback('deploy', 'web')).toBe(1);
+    await cluster.waitFor('the rollback', () => {
+      const p = webPods();
+      return p.length === 3 && p.every((x) => x.spec.containers[0]?.image === 'web:1' && isReady(x));
+    });
+    const d = cluster.get<KubeObject>('deployment', 'web');
+    expect(d.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
+  });
+
+  it('scales, and cordon/drain move pods off a node', async () => {
+    await cluster.scale('deployment', 'web', 5);
+    await cluster.rolloutStatus('deployment', 'web', { timeoutMs: 20_000 });
+    expect(webPods()).toHaveLength(5);
+    const target = webPods()[0]?.spec.nodeName as string;
+    await cluster.nodes.drain(target);
+    await cluster.waitFor('no pod on the drained node', () => {
+      const p = webPods();
+      return p.length === 5 && p.every((x) => x.spec.nodeName !== target && isReady(x));
+    });
+    await cluster.nodes.uncordon(target);
+    await cluster.scale('deployment', 'web', 2);
+    await cluster.waitFor('2 pods', () => webPods().length === 2);
+  });
+
+  it('refuses an invalid manifest naming the field, applying nothing of it', async () => {
+    const bad = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: broken }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: broken } }
+  template:
+    metadata: { labels: { app: other } }
+    spec: { containers: [{ name: c, image: web:1 }] }
+`;
+    const err = await cluster.apply(bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).reason).toBe('Invalid');
+    expect((err as ApiError).message).toMatch(/spec\.template\.metadata\.labels/);
+    expect(() => cluster.get('deployment', 'broken')).toThrow(/not found/);
+  });
+});
