@@ -78,7 +78,7 @@ export type StopReason = 'Killed' | 'DeadlineExceeded';
  *   they wait for, so no wake-up is lost. (In socket calls the thread sleeps on the
  *   network arena's WAKE word instead, which the same parties bump.)
  */
-export const CONTROL_LENGTH = 4;
+export const CONTROL_LENGTH = 5;
 export const CONTROL_STOP = 0;
 export const CONTROL_WAKE = 1;
 export const CONTROL_SERVING = 2;
@@ -89,6 +89,24 @@ export const CONTROL_SERVING = 2;
  * to estimate the guest's busy (CPU) time.
  */
 export const CONTROL_IDLE = 3;
+/**
+ * `[CONTROL_BLOCKED]`: 0 while the guest runs; while it is blocked, when the block began
+ * as `blockedStamp()` (`Date.now()` mod 2^31, plus 1), so that `usage` counts a block in
+ * progress as idle at once. Without it, idle time would show only when each (up to 50 ms)
+ * wait ends, and a short sampling window (a kubelet's, under a fast FakeClock) would see
+ * an idle guest as busy.
+ */
+export const CONTROL_BLOCKED = 4;
+
+/** `Date.now()` as stored in `[CONTROL_BLOCKED]` (never 0). */
+export function blockedStamp(ms = Date.now()): number {
+  return (ms % 0x7fffffff) + 1;
+}
+
+/** ms since a stamp made by `blockedStamp` (stamps wrap every 24.8 days). */
+export function msSinceStamp(stamp: number, ms = Date.now()): number {
+  return (((blockedStamp(ms) - stamp) % 0x7fffffff) + 0x7fffffff) % 0x7fffffff;
+}
 export const STOP_NONE = 0;
 export const STOP_KILLED = 1;
 export const STOP_DEADLINE = 2;

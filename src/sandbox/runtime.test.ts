@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { floodModule, printModule, touchModule, yieldLoopModule } from '../../test/helpers/wasm.js';
+import { floodModule, printModule, touchModule, sleepModule, yieldLoopModule } from '../../test/helpers/wasm.js';
 import { ModuleError } from './module.js';
 import { createImage } from '../layers/build.js';
 import { MemoryFiles } from '../layers/files.js';
@@ -284,5 +284,38 @@ describe('Runtime: thread pool', () => {
     expect(end.spawned - end.ended).toBe(end.idle + end.booting);
     // 130 runs, mostly reusing threads.
     expect(end.spawned - start.spawned).toBeLessThan(20);
+  });
+});
+
+describe('Runtime: usage (CPU busy estimate)', () => {
+  it('counts a spinning guest as busy, and a guest blocked in poll as idle even while the block lasts', async () => {
+    const spinner = await runtime.create({ module: await guest('spin') });
+    const server = await runtime.create({ module: sleepModule(30) });
+    await runtime.start(spinner.id);
+    await runtime.start(server.id);
+    await new Promise((r) => setTimeout(r, 200));
+    // Short windows, as a kubelet sampling under a fast FakeClock sees them: in every one
+    // the sleeper is idle (its wait is in slices of up to 50 ms, and the slice in progress
+    // counts at once).
+    let worst = 0;
+    for (let i = 0, before = runtime.usage(server.id); i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      const after = runtime.usage(server.id);
+      if (!before || !after) throw new Error('not running');
+      const ran = after.runningMs - before.runningMs;
+      if (ran > 0) worst = Math.max(worst, (after.busyMs - before.busyMs) / ran);
+      before = after;
+    }
+    expect(worst).toBeLessThan(0.5);
+    const spin = runtime.usage(spinner.id);
+    const idle = runtime.usage(server.id);
+    expect(spin && idle).toBeTruthy();
+    // The spinner computes the whole time; the sleeper has waited in one poll_oneoff since it
+    // started (a block still in progress: counted as it goes, not only when it ends).
+    expect((spin?.busyMs ?? 0) / (spin?.runningMs ?? 1)).toBeGreaterThan(0.8);
+    expect((idle?.busyMs ?? 1) / (idle?.runningMs ?? 1)).toBeLessThan(0.3);
+    await runtime.kill(spinner.id);
+    await runtime.kill(server.id);
+    expect(runtime.usage(server.id)).toBeUndefined(); // not running
   });
 });

@@ -97,7 +97,7 @@ import type { VolumeManager } from './volumes.js';
 import { FIRST_LISTEN_FD, RunNetwork, containerPorts, fetchOver, type PortInfo, type PublishSpec, type VirtualConnection } from './network.js';
 import { ThreadPool, type PoolStats, type PooledThread } from './pool.js';
 import {
-  CONTROL_IDLE,
+  CONTROL_IDLE, CONTROL_BLOCKED, msSinceStamp,
   CONTROL_STOP,
   CONTROL_WAKE,
   Handles,
@@ -648,7 +648,8 @@ export class Runtime {
     const control = c.current?.thread?.control;
     if (c.status !== 'running' || control === undefined || c.startedAt === undefined) return undefined;
     const runningMs = Math.max(0, Date.now() - c.startedAt.getTime());
-    const idleMs = Math.min(runningMs, Atomics.load(control, CONTROL_IDLE));
+    const blocked = Atomics.load(control, CONTROL_BLOCKED);
+    const idleMs = Math.min(runningMs, Atomics.load(control, CONTROL_IDLE) + (blocked === 0 ? 0 : msSinceStamp(blocked)));
     return { runningMs, idleMs, busyMs: runningMs - idleMs };
   }
 

@@ -58,6 +58,8 @@ import { OutputRing } from './output.js';
 import { OverlayFs } from './overlay-fs.js';
 import {
   CONTROL_IDLE,
+  CONTROL_BLOCKED,
+  blockedStamp,
   CONTROL_STOP,
   CONTROL_WAKE,
   Handles,
@@ -153,7 +155,7 @@ class ContainerThread {
           this.serveExec();
           return;
         }
-        const since = performance.now();
+        const since = this.blocking();
         Atomics.wait(words, CONTROL_WAKE, seq, Number(ns) / 1e6);
         this.noteIdle(since);
       },
@@ -198,7 +200,16 @@ class ContainerThread {
   /** Adds the time blocked since `since` (performance.now()) to the run's idle time (protocol.ts `CONTROL_IDLE`). */
   private noteIdle(since: number): void {
     this.idleMs += performance.now() - since;
-    if (this.control !== undefined) Atomics.store(this.control, CONTROL_IDLE, Math.floor(this.idleMs) | 0);
+    if (this.control !== undefined) {
+      Atomics.store(this.control, CONTROL_IDLE, Math.floor(this.idleMs) | 0);
+      Atomics.store(this.control, CONTROL_BLOCKED, 0);
+    }
+  }
+
+  /** Marks the start of a block (protocol.ts `CONTROL_BLOCKED`); returns the `since` for `noteIdle`. */
+  private blocking(): number {
+    if (this.control !== undefined) Atomics.store(this.control, CONTROL_BLOCKED, blockedStamp());
+    return performance.now();
   }
 
   private idleMs = 0;
@@ -212,7 +223,7 @@ class ContainerThread {
       waiter: {
         snapshot: () => waiter.snapshot(),
         wait: (snapshot, ns) => {
-          const since = performance.now();
+          const since = this.blocking();
           waiter.wait(snapshot, ns);
           this.noteIdle(since);
         },
@@ -223,7 +234,10 @@ class ContainerThread {
   private async start(m: StartMessage, handles: readonly unknown[]): Promise<void> {
     this.current = { run: m.run, stop: undefined };
     this.idleMs = 0;
-    if (this.control !== undefined) Atomics.store(this.control, CONTROL_IDLE, 0);
+    if (this.control !== undefined) {
+      Atomics.store(this.control, CONTROL_IDLE, 0);
+      Atomics.store(this.control, CONTROL_BLOCKED, 0);
+    }
     for (const key of m.evict?.modules ?? []) this.modules.delete(key);
     for (const key of m.evict?.layers ?? []) this.layers.delete(key);
 
@@ -447,7 +461,7 @@ class ContainerThread {
       ring.waitingForRoom();
       if (ring.hasRoom()) continue;
       checkpoint();
-      const since = performance.now();
+      const since = this.blocking();
       Atomics.wait(control, CONTROL_WAKE, seq, MAX_SLEEP_MS);
       this.noteIdle(since);
     }

@@ -247,3 +247,19 @@ export function countThenSpinModule(count: number): Uint8Array<ArrayBuffer> {
     ],
   });
 }
+
+/** One poll_oneoff on a monotonic clock of `seconds` (a single long block), then `_start` returns. */
+export function sleepModule(seconds: number): Uint8Array<ArrayBuffer> {
+  const sub = new Uint8Array(48);
+  const view = new DataView(sub.buffer);
+  view.setUint8(8, 0); // tag: clock
+  view.setUint32(16, 1, true); // clock id: monotonic
+  view.setBigUint64(24, BigInt(seconds) * 1_000_000_000n, true); // timeout (ns), relative
+  return assemble({
+    types: [[[I32, I32, I32, I32], [I32]], [[], []]],
+    imports: [['poll_oneoff', 0]],
+    memory: { min: 1 },
+    data: [[0, sub]],
+    funcs: [{ type: 1, body: [op.i32(0), op.i32(64), op.i32(1), op.i32(128), op.call(0), op.drop] }],
+  });
+}
