@@ -40,6 +40,8 @@ interface FakeTimer {
  * a timer that schedules another inside the window sees it fire in the same `advance`.
  */
 export class FakeClock implements Clock {
+  /** A runaway guard: `advance` throws after firing this many timers. */
+  static maxTimersPerAdvance = 1_000_000;
   private current: number;
   private seq = 0;
   private timers: FakeTimer[] = [];
@@ -87,7 +89,10 @@ export class FakeClock implements Clock {
   async advance(ms: number): Promise<void> {
     const until = this.current + Math.max(0, ms);
     await this.settle();
-    for (;;) {
+    for (let fired = 0; ; fired++) {
+      if (fired > FakeClock.maxTimersPerAdvance) {
+        throw new Error(`FakeClock.advance(${ms}): more than ${FakeClock.maxTimersPerAdvance} timers fired at or before ${new Date(until).toISOString()}: a timer keeps re-arming itself without moving time`);
+      }
       this.timers = this.timers.filter((t) => !t.cancelled);
       let next: FakeTimer | undefined;
       for (const t of this.timers) if (t.at <= until && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = t;

@@ -649,8 +649,11 @@ class DeploymentSync {
     const cond = getCondition(this.d.status?.conditions, 'Progressing');
     if (!hasProgressDeadline(this.d) || cond === undefined || deploymentComplete(this.d, status) || cond.reason === 'ProgressDeadlineExceeded') return;
     if (cond.reason === 'DeploymentPaused' || cond.lastUpdateTime === undefined) return;
+    // kube requeues (rate-limited) when the deadline is less than a second away; here: a
+    // second after the deadline, so that the next look sees it passed (a requeue "now"
+    // would spin until cluster time moves, which under a FakeClock it never does by itself).
     const after = Date.parse(cond.lastUpdateTime) + deadline - this.now;
-    return { requeueAfter: after < 1000 ? 0 : after + 1000 };
+    return { requeueAfter: Math.max(0, after) + 1000 };
   }
 
   /** deploymentutil.DeploymentProgressing: more updated, fewer old, more ready or more available pods. */

@@ -141,7 +141,10 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 }
 
-/** What a reconcile asks for: nothing (done until the next change), or another look after `requeueAfter` ms. */
+/**
+ * What a reconcile asks for: nothing (done until the next change), or another look after
+ * `requeueAfter` ms of cluster time (0 or less: soon, rate-limited with back-off).
+ */
 export type ReconcileResult = void | { readonly requeueAfter?: number };
 
 export interface WorkQueueOptions {
@@ -159,6 +162,8 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
+  /** Consecutive "requeue now" answers per key (rate-limited like failures). */
+  private readonly requeues = new Map<string, number>();
   private readonly delayed = new Map<string, { at: number; cancel: () => void }>();
   private readonly queue: string[] = [];
   private running = 0;
@@ -236,7 +241,18 @@ export class WorkQueue {
     try {
       const result = await this.reconcile(key);
       this.failures.delete(key);
-      if (result && result.requeueAfter !== undefined) this.addAfter(key, result.requeueAfter);
+      if (result && result.requeueAfter !== undefined) {
+        if (result.requeueAfter > 0) {
+          this.requeues.delete(key);
+          this.addAfter(key, result.requeueAfter);
+        } else {
+          // "Again now" is rate-limited, as client-go's AddRateLimited: a reconcile that keeps
+          // asking must not spin (and starve timers) while nothing changes.
+          const n = (this.requeues.get(key) ?? 0) + 1;
+          this.requeues.set(key, n);
+          this.addAfter(key, Math.min((this.options.baseDelayMs ?? 5) * 2 ** (n - 1), this.options.maxDelayMs ?? 1_000_000));
+        }
+      } else this.requeues.delete(key);
     } catch (error) {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);

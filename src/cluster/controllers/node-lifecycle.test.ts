@@ -168,6 +168,25 @@ describe('NodeLifecycleController', () => {
     expect(hasPod('b')).toBe(true);
   });
 
+  it('keeps the eviction time of a dead node\'s pods when its not-ready taint turns unreachable', async () => {
+    await addNode('node-1');
+    await addPod('a', 'node-1');
+    await start();
+    await at(10_000);
+    alive.delete('node-1');
+    await heartbeat('node-1', 'False'); // its thread died: NotReady at once, then silence
+    await sync();
+    expect(getNode('node-1').spec?.taints?.map((t) => t.key)).toEqual(['node.kubernetes.io/not-ready']);
+    await at(50_000); // 40 s without a heartbeat: Unknown, the taint swapped for unreachable
+    expect(ready('node-1')?.status).toBe('Unknown');
+    expect(getNode('node-1').spec?.taints).toEqual([{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: timestamp(t0 + 50_000) }]);
+    // Evicted 300 s after the first NoExecute taint (at 310 s), not 300 s after the swap (350 s).
+    await at(309_000);
+    expect(hasPod('a')).toBe(true);
+    await at(310_000);
+    expect(hasPod('a')).toBe(false);
+  });
+
   it('gives a node that never posts status nodeStartupGracePeriod, with configurable grace periods', async () => {
     unwrap(await store.create<Node>({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'mute' }, spec: {} }));
     await addNode('quick');

@@ -83,6 +83,8 @@ export class NodeLifecycleController {
   private readonly queue: WorkQueue;
   /** When a taint without `timeAdded` was first seen, by `node/key/effect`. */
   private readonly firstSeen = new Map<string, number>();
+  /** When each pod on a tainted node is due for eviction, by pod uid (kept across taint swaps). */
+  private readonly scheduled = new Map<string, number>();
   /** When pods were first seen bound to a node that does not exist, by node name. */
   private readonly missingSince = new Map<string, number>();
   private started = false;
@@ -178,6 +180,7 @@ export class NodeLifecycleController {
       }
     }
     const noExecute = (node.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute');
+    if (noExecute.length === 0) for (const pod of pods) this.scheduled.delete(pod.metadata.uid ?? '');
     for (const k of [...this.firstSeen.keys()]) {
       if (k.startsWith(`${name}/`) && !noExecute.some((t) => k === `${name}/${t.key}/${t.effect}`)) this.firstSeen.delete(k);
     }
@@ -190,11 +193,22 @@ export class NodeLifecycleController {
         return this.firstSeen.get(k) as number;
       };
       for (const pod of pods) {
-        const at = evictionTime(effectiveTolerations(pod.spec.tolerations ?? [], this.evictionTimeout), noExecute, added);
-        if (at === undefined) continue;
+        const uid = pod.metadata.uid ?? '';
+        let at = evictionTime(effectiveTolerations(pod.spec.tolerations ?? [], this.evictionTimeout), noExecute, added);
+        if (at === undefined) {
+          this.scheduled.delete(uid);
+          continue;
+        }
+        // kube's taint manager keeps an eviction already scheduled when the taints change
+        // (not-ready swapped for unreachable when a dead node's heartbeat goes stale):
+        // the pod goes at the earlier time, not at a fresh toleration from the new taint.
+        const before = this.scheduled.get(uid);
+        if (before !== undefined && before < at) at = before;
+        this.scheduled.set(uid, at);
         if (now >= at) {
           const r = await this.store.delete({ kind: 'Pod', namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '' }, { preconditions: { ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}) } });
           if (!r.ok && r.error.reason !== 'NotFound' && r.error.reason !== 'Conflict') throw r.error;
+          this.scheduled.delete(uid);
         } else wake = Math.min(wake, at);
       }
     }
