@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, Cluster, type KubeObject } from '../src/index.js';
+import { ApiError, Cluster, createImage, type KubeObject } from '../src/index.js';
 import { webImage } from '../examples/apps/web/image.js';
 
 interface PodLike extends KubeObject {
@@ -21,6 +21,8 @@ beforeAll(async () => {
   cluster = await Cluster.start({ nodes: 3, podEvictionTimeout: 500, onError: (what, e) => console.error(what, e) });
   await webImage(cluster.images.store, 'web:1', { version: '1' });
   await webImage(cluster.images.store, 'web:2', { version: '2' });
+  const hello = await readFile(new URL('../guests/wasm/hello.wasm', import.meta.url));
+  await createImage(cluster.images.store, { ref: 'hello:1', layers: [{ 'hello.wasm': { content: hello, mode: 0o755 } }], config: { Entrypoint: ['/hello.wasm'], Env: ['FROM_IMAGE=1'] } });
 });
 afterAll(async () => {
   await cluster?.stop();
@@ -106,6 +108,25 @@ describe('Cluster', () => {
     await cluster.waitFor('2 pods', () => webPods().length === 2);
   });
 
+  it('runs a Job to completion and keeps each pod\'s logs (kubectl logs)', async () => {
+    await cluster.apply({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'greet' },
+      spec: { completions: 2, parallelism: 1, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'hello', image: 'hello:1', args: ['0', 'from a job'], env: [{ name: 'WHO', value: 'k8s' }] }] } } },
+    });
+    const job = await cluster.waitFor('the job to complete', () => {
+      const j = cluster.get<KubeObject<unknown, { succeeded?: number; conditions?: { type: string; status: string }[] }>>('job', 'greet');
+      return j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
+    });
+    expect(job.status?.succeeded).toBe(2);
+    const jobPods = cluster.list<PodLike>('pods', { labelSelector: 'job-name=greet' });
+    expect(jobPods.map((p) => p.status?.phase)).toEqual(['Succeeded', 'Succeeded']);
+    const logs = await cluster.logs(jobPods[0]?.metadata.name as string);
+    expect(logs).toBe(`arg[0]=/hello.wasm\narg[1]=0\narg[2]=from a job\nenv FROM_IMAGE=1\nenv HOSTNAME=${jobPods[0]?.metadata.name}\nenv WHO=k8s\ncwd=/\n`);
+    await expect(cluster.logs('nosuch')).rejects.toThrow(/not found/);
+  });
+
   it('refuses an invalid manifest naming the field, applying nothing of it', async () => {
     const bad = `apiVersion: apps/v1
 kind: Deployment
@@ -122,5 +143,26 @@ spec:
     expect((err as ApiError).reason).toBe('Invalid');
     expect((err as ApiError).message).toMatch(/spec\.template\.metadata\.labels/);
     expect(() => cluster.get('deployment', 'broken')).toThrow(/not found/);
+  });
+});
+
+describe('Cluster with a home and a store path', () => {
+  it('keeps its objects (the store log) and images (an OCI layout) across a restart', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const home = mkdtempSync(join(tmpdir(), 'skiff-cluster-'));
+    try {
+      const first = await Cluster.start({ nodes: 1, home, store: { path: join(home, 'store') } });
+      await webImage(first.images.store, 'web:kept');
+      await first.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { mode: 'fast' } });
+      await first.stop();
+      const second = await Cluster.start({ nodes: 1, home, store: { path: join(home, 'store') } });
+      expect(second.get<KubeObject & { data: Record<string, string> }>('configmap', 'settings').data).toEqual({ mode: 'fast' });
+      expect((await second.images.list()).map((i) => i.ref)).toContain('web:kept');
+      await second.stop();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -102,8 +102,8 @@ describe('exec into a running container', () => {
     await runtime.create({ image: 'tools:exec', name: 'exec-mounts', cmd: ['wait', '/scratch/go', '5000', 'cat', '/scratch/msg', 'cat', '/vol/note'], mounts: ['shared:/vol', { type: 'tmpfs', target: '/scratch' }] });
     const exited = runtime.wait('exec-mounts');
     await runtime.start('exec-mounts');
-    const r = await runtime.exec('exec-mounts', { cmd: ['files', 'write', '/vol/note', 'in the volume', 'write', '/scratch/msg', 'now', 'write', '/scratch/go', ''] });
-    expect(r.stdout).toBe('write /vol/note: ok\nwrite /scratch/msg: ok\nwrite /scratch/go: ok\n');
+    const r = await runtime.exec('exec-mounts', { cmd: ['files', 'write', '/vol/note', 'in the volume', 'write', '/scratch/msg', 'now', 'mkdir', '/scratch/go'] });
+    expect(r.stdout).toBe('write /vol/note: ok\nwrite /scratch/msg: ok\nmkdir /scratch/go: ok\n');
     expect(await exited).toEqual({ exitCode: 0, reason: 'Completed' });
     expect(runtime.logs('exec-mounts').text('stdout')).toBe('wait /scratch/go: ok\ncat /scratch/msg: "now"\ncat /vol/note: "in the volume"\n');
     // The volume outlives both.

@@ -86,11 +86,11 @@ for (const { kind, make } of kinds) {
       // a cannot finish before b has written, nor b before a: they run at the same time.
       // A file exists before its bytes are written, so each side waits for a marker
       // written after the data (waiting on the data file itself races its write).
-      const a = await start(runtime, ['shared:/data'], ['write', '/data/a', 'from a', 'write', '/data/a.done', '', 'wait', '/data/b.done', '10000', 'cat', '/data/b']);
-      const b = await start(runtime, ['shared:/srv'], ['wait', '/srv/a.done', '10000', 'cat', '/srv/a', 'write', '/srv/b', 'from b', 'write', '/srv/b.done', '']);
+      const a = await start(runtime, ['shared:/data'], ['write', '/data/a', 'from a', 'mkdir', '/data/a.done', 'wait', '/data/b.done', '10000', 'cat', '/data/b']);
+      const b = await start(runtime, ['shared:/srv'], ['wait', '/srv/a.done', '10000', 'cat', '/srv/a', 'write', '/srv/b', 'from b', 'mkdir', '/srv/b.done']);
       const [sa, sb] = await Promise.all([runtime.wait(a), runtime.wait(b)]);
-      expect(runtime.logs(a).text('stdout')).toBe('write /data/a: ok\nwrite /data/a.done: ok\nwait /data/b.done: ok\ncat /data/b: "from b"\n');
-      expect(runtime.logs(b).text('stdout')).toBe('wait /srv/a.done: ok\ncat /srv/a: "from a"\nwrite /srv/b: ok\nwrite /srv/b.done: ok\n');
+      expect(runtime.logs(a).text('stdout')).toBe('write /data/a: ok\nmkdir /data/a.done: ok\nwait /data/b.done: ok\ncat /data/b: "from b"\n');
+      expect(runtime.logs(b).text('stdout')).toBe('wait /srv/a.done: ok\ncat /srv/a: "from a"\nwrite /srv/b: ok\nmkdir /srv/b.done: ok\n');
       expect([sa.exitCode, sb.exitCode]).toEqual([0, 0]);
       // Every host descriptor of both runs was released with them.
       await vi.waitFor(() => expect(volumes.get('shared')?.fs.openDescriptors).toBe(0));

@@ -59,9 +59,17 @@ export interface ClusterOptions {
   readonly platform?: Platform;
   /** Cluster time (default real time). A FakeClock makes runs deterministic. */
   readonly clock?: Clock;
-  /** Persist the API store in an append-only log with snapshots (default: in memory). */
-  readonly store?: { readonly log: LogFiles; readonly snapshot?: SnapshotPolicy };
-  /** Where images come from (default: a new in-memory store). */
+  /**
+   * Persist the API store in an append-only log with snapshots (default: in memory):
+   * `path`, a host directory (where the platform has files), or any `log`.
+   */
+  readonly store?: { readonly path?: string; readonly log?: LogFiles; readonly snapshot?: SnapshotPolicy };
+  /**
+   * A home directory (where the platform has files): images are kept in `HOME/images`,
+   * an OCI image layout, and survive the process. Default: images in memory.
+   */
+  readonly home?: string;
+  /** Where images come from (default: `home`'s, else a new in-memory store). */
   readonly images?: ImageStore;
   /** Capacity of each node (default 4 cpu, 8Gi, 110 pods). */
   readonly capacity?: NodeCapacity;
@@ -229,8 +237,9 @@ export class Cluster {
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const clock = options.clock ?? realClock;
     const platform = options.platform ?? defaultPlatform();
-    const store = await openStore({ now: () => clock.now(), ...(options.store ? { log: options.store.log, ...(options.store.snapshot ? { snapshot: options.store.snapshot } : {}) } : {}) });
-    const images = options.images ?? (await ImageStore.open(new MemoryFiles()));
+    const log = options.store?.log ?? (options.store?.path !== undefined ? hostStorage(platform, 'logFiles', options.store.path) : undefined);
+    const store = await openStore({ now: () => clock.now(), ...(log ? { log } : {}), ...(options.store?.snapshot ? { snapshot: options.store.snapshot } : {}) });
+    const images = options.images ?? (await ImageStore.open(options.home !== undefined ? hostStorage(platform, 'files', `${options.home}/images`) : new MemoryFiles()));
     const onError = options.onError;
     const controllerOptions = { store, clock, ...(onError ? { onError: (key: string, e: unknown) => onError(key, e) } : {}) };
     // The proxy dials pods through the cluster's nodes, and the cluster owns the proxy.
@@ -492,6 +501,13 @@ export class Cluster {
     const k = kindOf(kind);
     return { kind: k, namespace: CLUSTER_SCOPED.has(k) ? '' : namespace, name };
   }
+}
+
+/** The platform's host storage under `dir`, or a clear error where it has none. */
+function hostStorage<K extends 'files' | 'logFiles'>(platform: Platform, kind: K, dir: string): ReturnType<NonNullable<Platform[K]>> {
+  const make = platform[kind];
+  if (make === undefined) throw new Error(`Cluster.start: ${dir} needs a host filesystem, which the ${platform.name} platform does not have`);
+  return make(dir) as ReturnType<NonNullable<Platform[K]>>;
 }
 
 /** Gives a controller without a `name` one (the scheduler, endpoints…). */

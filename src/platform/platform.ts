@@ -17,6 +17,9 @@
  */
 import type { Threads } from './threads.js';
 
+import type { Files } from '../layers/files.js';
+import type { LogFiles } from '../cluster/store/log-files.js';
+
 export interface Platform {
   /** For messages and `inspect` output only; never branch on it. */
   readonly name: string;
@@ -37,6 +40,13 @@ export interface Platform {
    * Absent where there is no host filesystem (a browser): pass bytes instead.
    */
   readonly readFile?: (path: string) => Promise<Uint8Array>;
+  /**
+   * Persistent storage under a host directory (Node): a `Files` for an image store's OCI
+   * layout (`Cluster.start({ home })`), and `LogFiles` for the API store's log
+   * (`Cluster.start({ store: { path } })`). Absent where there is no host filesystem.
+   */
+  readonly files?: (dir: string) => Files;
+  readonly logFiles?: (dir: string) => LogFiles;
 }
 
 /** A duplex byte stream (a container's port, in practice): what each host connection is forwarded to. */
