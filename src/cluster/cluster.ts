@@ -277,8 +277,10 @@ export class Cluster {
     try {
       for (const c of cluster.controllers) await c.start();
       await proxy.start();
+      // The nodes boot side by side (each is a thread loading its modules); names and
+      // indexes are given in order, so node-1 is always index 0.
       const n = options.nodes ?? 3;
-      for (let i = 0; i < n; i++) await cluster.addNode({});
+      await Promise.all(Array.from({ length: n }, () => cluster.addNode({})));
     } catch (e) {
       await cluster.stop();
       throw e;

@@ -1,0 +1,140 @@
+/**
+ * The cluster end to end, in real time, with the Kubernetes figure for the same shape
+ * quoted beside it (not measured here) and a floor measured in the same run:
+ *
+ * - Boot: `Cluster.start({ nodes: 3 })` until every Node is Ready (store, controllers,
+ *   service proxy, 3 kubelet threads registered). Floor: 3 bare worker threads spawned
+ *   and answering (the platform's own cost). kind: about 21 s for a 1-node cluster.
+ * - A 100-replica Deployment of the web example, from `apply` to 100 pods Ready (each a
+ *   container on its own thread inside a kubelet; a readiness probe on /version). Floor:
+ *   100 containers of the same image created and started straight on one `Runtime`,
+ *   until each answers over its port (no store, scheduler or kubelet).
+ * - Node death: a node running a third of a 3-replica Deployment is killed; time until
+ *   the Deployment has 3 Ready pods again, with `podEvictionTimeout: 0` (the mechanism:
+ *   NotReady at once, eviction, a new pod scheduled and started). Kubernetes' defaults
+ *   add 40 s (node-monitor-grace-period) + 300 s (default toleration) before eviction;
+ *   skiff's defaults are the same, configurable. Floor: scaling the same Deployment from
+ *   3 to 4 (a pod created, scheduled and started with no death to notice).
+ */
+import { performance } from 'node:perf_hooks';
+import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { Cluster, ImageStore, MemoryFiles, Runtime, type KubeObject } from '../../src/index.js';
+import { webImage } from '../../examples/apps/web/image.js';
+import { printTable, type Case, type Row } from '../harness.js';
+
+interface PodLike extends KubeObject {
+  readonly spec: { readonly nodeName?: string };
+  readonly status?: { readonly conditions?: readonly { readonly type: string; readonly status: string }[] };
+}
+const ready = (p: PodLike): boolean => p.metadata.deletionTimestamp === undefined && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+function row(name: string, samplesMs: number[]): Row {
+  const s = [...samplesMs].sort((a, b) => a - b);
+  const p50 = s[Math.floor(s.length / 2)] ?? 0;
+  return { name, opsPerSec: 1000 / p50, p50Ms: p50, p99Ms: s[s.length - 1] ?? 0, samples: s.length };
+}
+
+function table(title: string, rows: Row[]): void {
+  const cases: Case[] = rows.map((r, i) => ({ name: r.name, fn: () => undefined, baseline: i === rows.length - 1 }));
+  printTable(title, rows, cases);
+}
+
+const deployment = (replicas: number): object => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web' },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'web:1', ports: [{ containerPort: 80 }], resources: { requests: { cpu: '10m', memory: '16Mi' } }, readinessProbe: { httpGet: { path: '/version', port: 80 }, periodSeconds: 1 } }] },
+    },
+  },
+});
+
+async function until(what: string, f: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+// ---------------------------------------------------------------- boot
+
+const bootMs: number[] = [];
+for (let i = 0; i < 6; i++) {
+  const t = performance.now();
+  const c = await Cluster.start({ nodes: 3 });
+  if (i > 0) bootMs.push(performance.now() - t); // the first run loads the modules
+  await c.stop();
+}
+const threadMs: number[] = [];
+const echo = 'const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));';
+for (let i = 0; i < 6; i++) {
+  const t = performance.now();
+  const ws = [0, 1, 2].map(() => new Worker(echo, { eval: true }));
+  await Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('ready?'); })));
+  if (i > 0) threadMs.push(performance.now() - t);
+  await Promise.all(ws.map((w) => w.terminate()));
+}
+table('Boot: master + 3 nodes until every Node is Ready (kind: about 21 s, quoted)', [row('skiff Cluster.start({ nodes: 3 })', bootMs), row('3 bare worker threads spawned and answering', threadMs)]);
+
+// ---------------------------------------------------------------- 100 replicas
+
+const applyMs: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const c = await Cluster.start({ nodes: 3, capacity: { cpu: '8', memory: '16Gi', pods: 110 } });
+  await webImage(c.images.store, 'web:1');
+  const t = performance.now();
+  await c.apply(deployment(100));
+  await until('100 ready pods', () => c.list<PodLike>('pods').filter(ready).length === 100);
+  applyMs.push(performance.now() - t);
+  await c.stop();
+}
+const directMs: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const store = await ImageStore.open(new MemoryFiles());
+  await webImage(store, 'web:1');
+  const runtime = new Runtime({ store, poolSize: 8 });
+  const t = performance.now();
+  const ids = await Promise.all(Array.from({ length: 100 }, async () => {
+    const c = await runtime.create({ image: 'web:1' });
+    await runtime.start(c.id);
+    return c.id;
+  }));
+  await Promise.all(ids.map(async (id) => (await runtime.fetch(id, '/version')).text()));
+  directMs.push(performance.now() - t);
+  await runtime.close();
+}
+table('A 100-replica Deployment, apply → 100 pods Ready (goal ≤ 1 s)', [row('skiff Cluster, 3 nodes', applyMs), row('100 containers started on one Runtime, each answering', directMs)]);
+
+// ---------------------------------------------------------------- node death
+
+const deathMs: number[] = [];
+const scaleMs: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const c = await Cluster.start({ nodes: 3, podEvictionTimeout: 0 });
+  await webImage(c.images.store, 'web:1');
+  await c.apply(deployment(3));
+  await until('3 ready', () => c.list<PodLike>('pods').filter(ready).length === 3);
+  let t = performance.now();
+  await c.scale('deployment', 'web', 4);
+  await until('4 ready', () => c.list<PodLike>('pods').filter(ready).length === 4);
+  scaleMs.push(performance.now() - t);
+  await c.scale('deployment', 'web', 3);
+  await until('3 pods', () => c.list<PodLike>('pods').filter((p) => p.metadata.deletionTimestamp === undefined).length === 3);
+  const victim = c.list<PodLike>('pods')[0]?.spec.nodeName as string;
+  t = performance.now();
+  await c.nodes.kill(victim);
+  await until('3 ready elsewhere', () => {
+    const p = c.list<PodLike>('pods').filter(ready);
+    return p.length === 3 && p.every((x) => x.spec.nodeName !== victim);
+  });
+  deathMs.push(performance.now() - t);
+  await c.stop();
+}
+table("A node's death → its pods Ready elsewhere (podEvictionTimeout 0; Kubernetes' defaults wait 40 s + 300 s first)", [row('skiff, node killed → 3 Ready pods on live nodes', deathMs), row('skiff, scale 3 → 4 (one pod created, scheduled, started)', scaleMs)]);
+void readFile;
