@@ -49,12 +49,14 @@
  * `meta` only to a thread that lacks it; `start.evict` tells the thread what to drop, so
  * both sides agree on what is cached without a round trip.
  */
-import { Packr } from 'msgpackr';
+import { Handles, handleOf, postMessage, receiveMessage, type Handle, type Poster, type Received } from './wire.js';
+
+export { Handles, type Poster, type Received };
 
 export const PROTOCOL_VERSION = 2;
 
 /** Index into the handles array of the same post. */
-export type Handle = number;
+export type { Handle };
 
 /** Why a run ended; Kubernetes' container termination reasons, plus `Killed`. */
 export type ExitReason = 'Completed' | 'Error' | 'OOMKilled' | 'Killed' | 'DeadlineExceeded';
@@ -338,55 +340,17 @@ export type Message = ToThread | FromThread;
 
 // ---------------------------------------------------------------- encoding
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
-
-/** Collects the handles of one post. */
-export class Handles {
-  readonly list: unknown[] = [];
-  readonly transfer: Transferable[] = [];
-  /** Adds `value`; with `transfer`, its ArrayBuffer moves to the receiver (do not use it after posting). */
-  add(value: unknown, transfer?: ArrayBuffer): Handle {
-    this.list.push(value);
-    if (transfer !== undefined) this.transfer.push(transfer);
-    return this.list.length - 1;
-  }
-}
-
-export interface Poster {
-  post(message: unknown, transfer?: readonly Transferable[]): void;
-}
-
-/** Encodes `message` and posts it with its handles. */
+/** Encodes `message` and posts it with its handles (wire.ts). */
 export function post(to: Poster, message: Message, handles?: Handles): void {
-  const packed = packr.pack(message);
-  // msgpackr returns a view of its reusable buffer: copy exactly the message out, and
-  // move that copy (structured clone of a view would copy its whole buffer).
-  const bytes = new Uint8Array(packed.length);
-  bytes.set(packed);
-  const transfer: Transferable[] = [bytes.buffer];
-  if (handles !== undefined) transfer.push(...handles.transfer);
-  to.post([bytes, handles?.list ?? []], transfer);
-}
-
-export interface Received<M> {
-  readonly message: M;
-  readonly handles: readonly unknown[];
+  postMessage(to, message, handles);
 }
 
 /** Decodes a post. Throws on anything that is not a message of this protocol version. */
 export function receive<M extends Message>(raw: unknown): Received<M> {
-  if (!Array.isArray(raw) || raw.length !== 2 || !(raw[0] instanceof Uint8Array) || !Array.isArray(raw[1])) {
-    throw new Error('skiff protocol: not a message');
-  }
-  const message = packr.unpack(raw[0]) as M;
-  if (message === null || typeof message !== 'object' || message.v !== PROTOCOL_VERSION) {
-    throw new Error(`skiff protocol: version ${String((message as { v?: unknown } | null)?.v)}, expected ${PROTOCOL_VERSION}`);
-  }
-  return { message, handles: raw[1] as unknown[] };
+  return receiveMessage<M>(raw, 'skiff protocol', PROTOCOL_VERSION);
 }
 
 /** The handle `h` of a received message, with its expected type (unchecked: both ends are this package). */
 export function handle<T>(handles: readonly unknown[], h: Handle): T {
-  if (h < 0 || h >= handles.length) throw new Error(`skiff protocol: handle ${h} of ${handles.length}`);
-  return handles[h] as T;
+  return handleOf<T>(handles, h, 'skiff protocol');
 }

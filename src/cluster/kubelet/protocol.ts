@@ -34,14 +34,14 @@
  *   master  → `logs` { id, namespace, name, container? } ↔ kubelet → `logsResult` { id, text | error }
  *   master  → `stop`  ↔ kubelet → `stopped`        (graceful: every container killed)
  */
-import { Packr } from 'msgpackr';
+import { Handles, handleOf, postMessage, receiveMessage, type Handle, type Poster, type Received } from '../../sandbox/wire.js';
 import type { Pod, PodStatus } from '../objects/index.js';
 
 export const KUBELET_PROTOCOL_VERSION = 1;
 type V = typeof KUBELET_PROTOCOL_VERSION;
 
 /** Index into the handles array of the same post. */
-export type Handle = number;
+export { Handles, type Handle };
 
 // ---------------------------------------------------------------- master → kubelet
 
@@ -292,51 +292,17 @@ export type Unversioned<M> = M extends unknown ? Omit<M, 'v'> : never;
 
 // ---------------------------------------------------------------- encoding
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
-
-/** Collects the handles of one post. */
-export class Handles {
-  readonly list: unknown[] = [];
-  readonly transfer: Transferable[] = [];
-  add(value: unknown, transfer: readonly Transferable[] = []): Handle {
-    this.list.push(value);
-    this.transfer.push(...transfer);
-    return this.list.length - 1;
-  }
-}
-
-export interface Poster {
-  post(message: unknown, transfer?: readonly Transferable[]): void;
-}
-
-/** Encodes `message` (adding the version) and posts it with its handles. */
+/** Encodes `message` (adding the version) and posts it with its handles (wire.ts). */
 export function post<M extends KubeletMessage>(to: Poster, message: Unversioned<M>, handles?: Handles): void {
-  const packed = packr.pack({ v: KUBELET_PROTOCOL_VERSION, ...message });
-  // msgpackr returns a view of its reusable buffer: copy exactly the message out and move it.
-  const bytes = new Uint8Array(packed.length);
-  bytes.set(packed);
-  to.post([bytes, handles?.list ?? []], [bytes.buffer, ...(handles?.transfer ?? [])]);
-}
-
-export interface Received<M> {
-  readonly message: M;
-  readonly handles: readonly unknown[];
+  postMessage(to, { v: KUBELET_PROTOCOL_VERSION, ...message }, handles);
 }
 
 /** Decodes a post. Throws on anything that is not a message of this protocol version. */
 export function receive<M extends KubeletMessage>(raw: unknown): Received<M> {
-  if (!Array.isArray(raw) || raw.length !== 2 || !(raw[0] instanceof Uint8Array) || !Array.isArray(raw[1])) {
-    throw new Error('kubelet protocol: not a message');
-  }
-  const message = packr.unpack(raw[0]) as M;
-  if (message === null || typeof message !== 'object' || message.v !== KUBELET_PROTOCOL_VERSION) {
-    throw new Error(`kubelet protocol: version ${String((message as { v?: unknown } | null)?.v)}, expected ${KUBELET_PROTOCOL_VERSION}`);
-  }
-  return { message, handles: raw[1] as unknown[] };
+  return receiveMessage<M>(raw, 'kubelet protocol', KUBELET_PROTOCOL_VERSION);
 }
 
 /** The handle `h` of a received message, with its expected type (unchecked: both ends are this package). */
 export function handle<T>(handles: readonly unknown[], h: Handle): T {
-  if (h < 0 || h >= handles.length) throw new Error(`kubelet protocol: handle ${h} of ${handles.length}`);
-  return handles[h] as T;
+  return handleOf<T>(handles, h, 'kubelet protocol');
 }
