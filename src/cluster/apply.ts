@@ -61,9 +61,11 @@ async function applyOne(store: Store, obj: KubeObject, create: CreateHook | unde
   const old = cur.value as KubeObject & Record<string, unknown>;
   const next: Record<string, unknown> = { ...old };
   const incoming = obj as KubeObject & Record<string, unknown>;
+  // What the manifest has replaces what is stored; a data field it dropped goes (a
+  // missing spec or type is the defaulted one, never absent after admit).
   for (const field of USER_OWNED_TOP_LEVEL) {
     if (field in incoming) next[field] = incoming[field];
-    else if (field !== 'spec' && field in next && field !== 'type') delete next[field];
+    else if (field !== 'spec' && field !== 'type') delete next[field];
   }
   if (obj.kind === 'Pod' && isRecord(next.spec) && isRecord(old.spec) && next.spec.nodeName === undefined && old.spec.nodeName !== undefined) {
     next.spec = { ...next.spec, nodeName: old.spec.nodeName }; // bound by the scheduler, not the user's

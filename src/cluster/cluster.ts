@@ -47,7 +47,7 @@ import { NodeHost, type NodeCapacity } from './kubelet/node-host.js';
 import type { Node, Pod, Service } from './objects/core.js';
 import type { SchedulerOptions } from './scheduler/scheduler.js';
 import { ServiceProxy } from './services/proxy.js';
-import { openStore, type SnapshotPolicy } from './store/index.js';
+import { CLUSTER_SCOPED_KINDS, openStore, type SnapshotPolicy } from './store/index.js';
 import type { LogFiles } from './store/log-files.js';
 import type { ListOptions, Store, Watch, WatchOptions } from './store/store.js';
 import type { ForwardTarget } from '../platform/platform.js';
@@ -114,7 +114,7 @@ interface DeploymentStatusLike {
   readonly conditions?: readonly { readonly type: string; readonly reason?: string }[];
 }
 
-const CLUSTER_SCOPED = new Set(['Node', 'Namespace', 'PersistentVolume']);
+const CLUSTER_SCOPED = new Set(CLUSTER_SCOPED_KINDS);
 
 /**
  * The cluster's images (#3's ImageStore, in memory unless one is given): what the kubelets
@@ -391,12 +391,7 @@ export class Cluster {
 
   /** A byte stream to `port` of a pod, through the kubelet of the node it runs on. */
   async dial(namespace: string, pod: string, port: number): Promise<ForwardTarget> {
-    const p = this.store.get<Pod>({ kind: 'Pod', namespace, name: pod });
-    if (!p.ok) throw p.error;
-    const nodeName = p.value.spec?.nodeName;
-    const host = nodeName === undefined ? undefined : this.hosts.get(nodeName);
-    if (host === undefined) throw new Error(`pod ${namespace}/${pod} is not running on a node`);
-    return host.dial(namespace, pod, port);
+    return this.placed(namespace, pod).host.dial(namespace, pod, port);
   }
 
   /**
@@ -405,20 +400,28 @@ export class Cluster {
    */
   async logs(pod: string, options: { namespace?: string; container?: string } = {}): Promise<string> {
     const namespace = options.namespace ?? 'default';
-    const p = this.get<Pod>('Pod', pod, namespace);
-    const nodeName = p.spec?.nodeName;
-    const host = nodeName === undefined ? undefined : this.hosts.get(nodeName);
-    if (host === undefined) throw new Error(`pod ${namespace}/${pod} is not running on a node`);
-    return host.logs(namespace, pod, options.container);
+    return this.placed(namespace, pod).host.logs(namespace, pod, options.container);
   }
 
   /** @internal a pod's CPU use (millicores) from its node's last metrics report. */
   podCpuMilli(namespace: string, pod: string): number | undefined {
-    const p = this.store.get<Pod>({ kind: 'Pod', namespace, name: pod });
-    if (!p.ok) return undefined;
-    const host = p.value.spec?.nodeName === undefined ? undefined : this.hosts.get(p.value.spec.nodeName);
-    const m = host?.metrics().find((x) => x.namespace === namespace && x.name === pod && x.uid === p.value.metadata.uid);
-    return m?.cpuMillis;
+    let placed: { pod: Pod; host: NodeHost };
+    try {
+      placed = this.placed(namespace, pod);
+    } catch {
+      return undefined;
+    }
+    const uid = placed.pod.metadata.uid;
+    return placed.host.metrics().find((x) => x.namespace === namespace && x.name === pod && x.uid === uid)?.cpuMillis;
+  }
+
+  /** The pod and the NodeHost of the node it is bound to; throws NotFound, or an Error when it is on no node of this cluster. */
+  private placed(namespace: string, pod: string): { pod: Pod; host: NodeHost } {
+    const p = this.get<Pod>('Pod', pod, namespace);
+    const nodeName = p.spec?.nodeName;
+    const host = nodeName === undefined ? undefined : this.hosts.get(nodeName);
+    if (host === undefined) throw new Error(`pod ${namespace}/${pod} is not running on a node`);
+    return { pod: p, host };
   }
 
   // ---------------------------------------------------------------- nodes

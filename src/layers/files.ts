@@ -126,7 +126,8 @@ export class MemoryFiles implements Files {
   }
 }
 
-function flatten(f: MemoryFile): Uint8Array {
+/** The bytes of a file kept as appended chunks, joined once into one chunk (kept for the next read). */
+export function flatten(f: { chunks: Uint8Array[]; readonly size: number }): Uint8Array {
   if (f.chunks.length === 1) return f.chunks[0] as Uint8Array;
   const out = new Uint8Array(f.size);
   let off = 0;

@@ -6,7 +6,6 @@
  * unschedulable pod gets the PodScheduled=False condition and a FailedScheduling event,
  * and waits until a node or pod change makes it worth another try.
  */
-import type { WatchEvent } from '../api/types.js';
 import { timestamp, type Clock } from '../clock.js';
 import type { Node, Pod } from '../objects/core.js';
 import { Scheduler, podScheduledCondition, schedulingEvent, type SchedulerOptions } from '../scheduler/scheduler.js';
@@ -41,12 +40,12 @@ export class SchedulingController {
     await this.nodes.start();
     await this.pods.start();
     // `on` replays the cache as ADDED events: nodes first, then pods (the initial sync).
-    this.nodes.on((type, obj, old) => {
-      this.scheduler.onNodeEvent(event(type, obj, old));
+    this.nodes.on((type, object) => {
+      this.scheduler.onNodeEvent({ type, object });
       this.kick();
     });
-    this.pods.on((type, obj, old) => {
-      this.scheduler.onPodEvent(event(type, obj, old));
+    this.pods.on((type, object) => {
+      this.scheduler.onPodEvent({ type, object });
       this.kick();
     });
     this.kick();
@@ -118,10 +117,6 @@ export class SchedulingController {
     await this.options.store.patch(key, { status: { conditions: [...others, { type: 'PodScheduled', status: 'True', lastTransitionTime: timestamp(this.options.clock.now()), lastProbeTime: null }] } }, { subresource: 'status' });
     return true;
   }
-}
-
-function event<T extends Node | Pod>(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T, _old: T | undefined): WatchEvent<T> {
-  return { type, object: obj };
 }
 
 function eventArgs(e: { type: 'Normal' | 'Warning'; reason: string; message: string }): ['Normal' | 'Warning', string, string] {

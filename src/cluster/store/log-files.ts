@@ -16,6 +16,8 @@
  * - `truncate` is durable once it resolves.
  * - A missing file is a value (`undefined`, `false`); anything thrown is unexpected.
  */
+import { flatten } from '../../layers/files.js';
+
 export interface LogFiles {
   /** The names of the files, sorted. `[]` if the directory does not exist yet. */
   list(): Promise<string[]>;
@@ -138,16 +140,4 @@ export class MemoryLogFiles implements LogFiles {
   poke(name: string, data: Uint8Array): void {
     this.files.set(name, { chunks: [data.slice()], size: data.length, synced: data.length });
   }
-}
-
-function flatten(f: MemoryFile): Uint8Array {
-  if (f.chunks.length === 1) return f.chunks[0] as Uint8Array;
-  const out = new Uint8Array(f.size);
-  let off = 0;
-  for (const c of f.chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  f.chunks = [out];
-  return out;
 }
