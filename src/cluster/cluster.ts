@@ -80,6 +80,12 @@ export interface ClusterOptions {
   /** Kubelet heartbeat period in cluster seconds (default 10). */
   readonly heartbeatSeconds?: number;
   readonly scheduler?: SchedulerOptions;
+  /**
+   * Where the HPA reads each pod's CPU use, in millicores (metrics-server's role). Default:
+   * what the kubelets measure from their container threads (busy time). Give your own to
+   * feed the HPA from elsewhere, or to make its inputs exact in a test.
+   */
+  readonly podMetrics?: { cpuMilli(namespace: string, pod: string): number | undefined };
   /** ms between two HPA evaluations (default 15,000, kube-controller-manager's). */
   readonly hpaSyncPeriod?: number;
   /** Reports a controller's failed reconcile (it is retried). Default: console.error. */
@@ -260,7 +266,7 @@ export class Cluster {
       new HorizontalPodAutoscalerController({
         ...controllerOptions,
         // CPU busy per pod, as the kubelets last reported it (metrics-server's role).
-        metrics: { cpuMilli: (namespace: string, pod: string) => cluster.podCpuMilli(namespace, pod) },
+        metrics: options.podMetrics ?? { cpuMilli: (namespace: string, pod: string) => cluster.podCpuMilli(namespace, pod) },
         ...(options.hpaSyncPeriod !== undefined ? { syncPeriod: options.hpaSyncPeriod } : {}),
       }),
       named('endpoints', new EndpointsController(controllerOptions)),
