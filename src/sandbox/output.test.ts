@@ -12,12 +12,33 @@ describe('OutputRing', () => {
     expect(ring.tryWrite(2, 12, bytes('oops'))).toBe(4);
     expect(ring.tryWrite(1, 13, bytes('d'))).toBe(1);
     const entries = ring.drain();
-    expect(entries.map((e) => [e.stream, e.time, text(e.bytes)])).toEqual([
+    expect(entries.map((e) => [e.stream, 'time' in e ? e.time : undefined, text(e.bytes)])).toEqual([
       ['stdout', 10, 'abc'],
       ['stderr', 12, 'oops'],
       ['stdout', 13, 'd'],
     ]);
     expect(ring.drain()).toEqual([]);
+  });
+
+  it('message records come whole, in order with the output around them, never merged', () => {
+    const ring = OutputRing.create(128);
+    expect(ring.tryWrite(1, 1, bytes('out'))).toBe(3);
+    expect(ring.tryWriteMessage(bytes('m1'))).toBe(true);
+    expect(ring.tryWriteMessage(bytes('m2'))).toBe(true);
+    expect(ring.tryWrite(1, 2, bytes('more'))).toBe(4);
+    expect(ring.drain().map((e) => [e.stream, text(e.bytes)])).toEqual([
+      ['stdout', 'out'],
+      ['message', 'm1'],
+      ['message', 'm2'],
+      ['stdout', 'more'],
+    ]);
+    // Whole or nothing: a message that does not fit now is not written in part.
+    expect(ring.tryWrite(1, 3, bytes('x'.repeat(128 - RECORD_HEADER - 8)))).toBe(128 - RECORD_HEADER - 8);
+    expect(ring.tryWriteMessage(bytes('too long for the rest'))).toBe(false);
+    expect(ring.drain().map((e) => e.stream)).toEqual(['stdout']);
+    expect(ring.tryWriteMessage(bytes('too long for the rest'))).toBe(true);
+    expect(ring.fitsMessage(128 - RECORD_HEADER)).toBe(true);
+    expect(ring.fitsMessage(128 - RECORD_HEADER + 1)).toBe(false);
   });
 
   it('a write larger than the free space goes in part; a full ring takes nothing until drained', () => {

@@ -8,7 +8,9 @@
  * Words:
  * - A *record* is one write (or a piece of one): a 16-byte header — stream (1 stdout,
  *   2 stderr, u32), byte length (u32), time (f64, ms since the epoch, when the thread
- *   took the write) — then the bytes. A record is published whole (`Ring.writeAll`: one
+ *   took the write) — then the bytes. Stream 3 is a *message record*: a protocol
+ *   message from the thread (protocol.ts), never split, so that it reaches the runtime in
+ *   order with the output before it and by the same wake-up. A record is published whole (`Ring.writeAll`: one
  *   index store), so the reader never sees a header without its bytes. A write larger
  *   than the free space goes as several records with the same time.
  * - The *doorbell*: the reader, before it sleeps (`Atomics.waitAsync`), sets
@@ -34,12 +36,23 @@
  * Layout of the buffer: Int32 words [ring head, tail, flags, -, DOORBELL,
  * READER_WAITING, WRITER_WAITING, -], then `capacity` bytes of data (a power of two).
  */
-import type { LogEntry, LogStream } from './logs.js';
+import type { LogEntry } from './logs.js';
 import { RING_WORDS, Ring } from './net/ring.js';
 
 /** Data bytes of a thread's output ring. */
 export const OUTPUT_CAPACITY = 256 * 1024;
 export const RECORD_HEADER = 16;
+
+/** Stream code of a record that is a protocol message (protocol.ts), not output. */
+const MESSAGE_STREAM = 3;
+
+/** A protocol message the thread wrote into its ring (protocol.ts says which ones). */
+export interface RingMessage {
+  readonly stream: 'message';
+  readonly bytes: Uint8Array;
+}
+
+export type RingEntry = LogEntry | RingMessage;
 
 const WORDS = 8;
 const DOORBELL = RING_WORDS;
@@ -89,6 +102,26 @@ export class OutputRing {
   }
 
   /**
+   * Publishes `bytes` (an encoded protocol message) as one message record, whole or not
+   * at all: false when the ring lacks room for it now. Never blocks. `quiet`: do not wake
+   * the reader (it reads the record with whatever wakes it next).
+   */
+  tryWriteMessage(bytes: Uint8Array, quiet = false): boolean {
+    if (this.ring.space() < RECORD_HEADER + bytes.length) return false;
+    this.headerView.setUint32(0, MESSAGE_STREAM, true);
+    this.headerView.setUint32(4, bytes.length, true);
+    this.headerView.setFloat64(8, 0, true);
+    if (!this.ring.writeAll([this.header, bytes])) return false;
+    if (!quiet && Atomics.load(this.words, READER_WAITING) !== 0 && Atomics.exchange(this.words, READER_WAITING, 0) !== 0) this.wakeReader();
+    return true;
+  }
+
+  /** Whether a message of `length` bytes can ever fit (else it must be posted). */
+  fitsMessage(length: number): boolean {
+    return RECORD_HEADER + length <= this.ring.capacity;
+  }
+
+  /**
    * The writer is about to sleep for space: the reader's next `drained()` says so. Check
    * `hasRoom()` after calling this and before sleeping (or a drain in between is missed).
    */
@@ -104,24 +137,31 @@ export class OutputRing {
   // ---------------------------------------------------------------- reader (the runtime)
 
   /**
-   * Everything published so far, as log entries in write order: consecutive records of
-   * one stream become one entry (stamped with the first's time), so a flood of tiny
-   * writes costs an entry per drain, not per write. Empty when nothing is waiting.
+   * Everything published so far, in write order: output as log entries — consecutive
+   * records of one stream become one entry (stamped with the first's time), so a flood of
+   * tiny writes costs an entry per drain, not per write — and each message record as it
+   * was written. Empty when nothing is waiting.
    */
-  drain(): LogEntry[] {
+  drain(): RingEntry[] {
     if (this.ring.available() === 0) return [];
     this.scratch ??= new Uint8Array(this.ring.capacity);
     const all = this.scratch.subarray(0, this.ring.read(this.scratch));
     const view = new DataView(all.buffer, all.byteOffset, all.byteLength);
-    const out: LogEntry[] = [];
+    const out: RingEntry[] = [];
     let at = 0;
     while (at + RECORD_HEADER <= all.length) {
-      const stream: LogStream = view.getUint32(at, true) === 2 ? 'stderr' : 'stdout';
+      const code = view.getUint32(at, true);
+      if (code === MESSAGE_STREAM) {
+        const n = view.getUint32(at + 4, true);
+        out.push({ stream: 'message', bytes: all.slice(at + RECORD_HEADER, at + RECORD_HEADER + n) });
+        at += RECORD_HEADER + n;
+        continue;
+      }
       const time = view.getFloat64(at + 8, true);
       // A run of records of this stream: [start, end) of each piece.
       const pieces: [number, number][] = [];
       let total = 0;
-      while (at + RECORD_HEADER <= all.length && (view.getUint32(at, true) === 2 ? 'stderr' : 'stdout') === stream) {
+      while (at + RECORD_HEADER <= all.length && view.getUint32(at, true) === code) {
         const n = view.getUint32(at + 4, true);
         pieces.push([at + RECORD_HEADER, at + RECORD_HEADER + n]);
         total += n;
@@ -133,7 +173,7 @@ export class OutputRing {
         bytes.set(all.subarray(from, to), off);
         off += to - from;
       }
-      out.push({ stream, time, bytes });
+      out.push({ stream: code === 2 ? 'stderr' : 'stdout', time, bytes });
     }
     return out;
   }

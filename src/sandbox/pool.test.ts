@@ -35,7 +35,7 @@ describe('PooledThread cache mirror', () => {
   const stub: Thread = { post() {}, terminate: () => Promise.resolve(), ref() {}, unref() {} };
 
   it('sends a key once, then evicts the least recently used beyond the cap and says so once', () => {
-    const t = new PooledThread(1, stub, true);
+    const t = new PooledThread(1, stub, true, false);
     expect(t.need('layer', 'a')).toBe(true);
     expect(t.need('layer', 'a')).toBe(false);
     expect(t.evictions()).toBeUndefined();

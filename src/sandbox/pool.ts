@@ -22,7 +22,7 @@
  * and terminating threads at every burst); never more than 32 are kept idle.
  *
  * Shared memory: each thread gets, once, its control words (protocol.ts), its output ring
- * (output.ts) and its exec slots (`EXEC_SLOTS` synchronous channels, protocol.ts), all
+ * (output.ts), its mailbox (mailbox.ts: where it sleeps while idle) and its exec slots (`EXEC_SLOTS` synchronous channels, protocol.ts), all
  * reused by its successive runs; none without SharedArrayBuffer.
  *
  * Caches: each thread keeps compiled modules and layer indexes by key (worker.ts); the
@@ -34,7 +34,8 @@ import type { Platform } from '../platform/platform.js';
 import type { Thread } from '../platform/threads.js';
 import { createChannel, type ChannelEnd } from './channel.js';
 import { OutputRing } from './output.js';
-import { CONTROL_LENGTH, EXEC_SLOTS, PROTOCOL_VERSION, Handles, post, receive, type FromThread } from './protocol.js';
+import { Mailbox } from './mailbox.js';
+import { CONTROL_LENGTH, EXEC_SLOTS, PROTOCOL_VERSION, Handles, post, receive, type FromThread, type ToThread } from './protocol.js';
 
 export const DEFAULT_POOL_SIZE = 2;
 const MODULE_CACHE = 16;
@@ -70,6 +71,8 @@ export class PooledThread {
   readonly control: Int32Array | undefined;
   /** Where its runs write stdout and stderr (output.ts), when the platform shares memory. */
   readonly output: OutputRing | undefined;
+  /** Where an idle thread sleeps for its next run (mailbox.ts), when the platform shares memory and threads may block. */
+  readonly mailbox: Mailbox | undefined;
   /** Its exec slots (protocol.ts): the thread serves the server ends; exec'd programs get the client ends. */
   readonly execSlots: readonly { readonly client: ChannelEnd; readonly server: ChannelEnd }[];
   /** Receives the thread's messages while it is busy. */
@@ -85,10 +88,24 @@ export class PooledThread {
     readonly id: number,
     readonly thread: Thread,
     shared: boolean,
+    blockingWait: boolean,
   ) {
     this.control = shared ? new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4)) : undefined;
+    this.mailbox = shared && blockingWait ? Mailbox.create() : undefined;
     this.output = shared ? OutputRing.create() : undefined;
     this.execSlots = shared ? Array.from({ length: EXEC_SLOTS }, () => createChannel({ capacity: EXEC_SLOT_CAPACITY, doorbell: false })) : [];
+  }
+
+  /**
+   * Hands the thread a run (`start` or `exec`): through its mailbox when the message has
+   * no handles and fits, else posted, and then the mailbox rings so that the sleeping
+   * thread reads its port. Only for a thread just acquired (mailbox.ts: one letter).
+   */
+  send(message: ToThread, handles: Handles): void {
+    if (this.mailbox === undefined) return post(this.thread, message, handles);
+    if (handles.list.length === 0 && this.mailbox.put(message)) return;
+    post(this.thread, message, handles);
+    this.mailbox.ring();
   }
 
   /** Whether the thread lacks `key` (then the caller must send it); records it as held either way. */
@@ -266,7 +283,7 @@ export class ThreadPool {
       return;
     }
     // Ref'd while booting (someone may be waiting for it; booting is short), unref'd when idle.
-    const t = new PooledThread(id, thread, this.platform.threads.sharedMemory);
+    const t = new PooledThread(id, thread, this.platform.threads.sharedMemory, this.platform.threads.blockingWait);
     self.t = t;
     this.all.add(t);
     this.spawned++;
@@ -292,6 +309,7 @@ export class ThreadPool {
           ...(t.control !== undefined ? { control: h.add(t.control) } : {}),
           ...(t.output !== undefined ? { output: h.add(t.output.buffer) } : {}),
           ...(t.execSlots.length > 0 ? { exec: h.add(t.execSlots.map((s) => s.server)) } : {}),
+          ...(t.mailbox !== undefined ? { mailbox: h.add(t.mailbox.buffer) } : {}),
         },
         h,
       );

@@ -15,16 +15,29 @@
  * One conversation:
  *   thread → `ready`                       (once, after spawn)
  *   runtime → `init`                        (once: the thread's shared memory: control
- *                                           word, output ring, exec slots)
+ *                                           words, output ring, mailbox, exec slots)
  *   runtime → `start` { run: n, … }         (a container run; the thread is busy)
  *        or → `exec` { run: n, … }          (a program run in a running container's
  *                                           files, served by that container's thread)
- *   runtime → `stop` { run: n }             (optional; the control word is what a busy
- *                                           thread actually sees)
+ *   runtime → `stop` { run: n }             (only without shared memory; with it, the
+ *                                           control words are the stop request)
+ *   thread → `running` { run: n, … }        (its namespace is up; what exec slots serve)
  *   thread → `exited` { run: n, … }         (the run is over; the thread is idle again)
  *   thread → `error`                        (an internal failure; the thread is unusable)
  * Messages about run n that arrive after the runtime gave up on it (killed and
  * terminated) are ignored by `run` number.
+ *
+ * How messages travel, with shared memory (and a thread that may block):
+ * - runtime → thread: `start` and `exec` go through the thread's mailbox (mailbox.ts),
+ *   where the idle thread sleeps in `Atomics.wait`: no `postMessage`, no event loop on
+ *   either side. A message with handles (a module or layer the thread lacks, a volume
+ *   channel, sockets) is posted, and the mailbox only wakes the thread to read its port.
+ * - thread → runtime: messages without handles (`running`, `exited` without an upper,
+ *   `error`) are message records in the thread's output ring (output.ts), which the
+ *   runtime drains anyway while a run goes on: they arrive in order with the output, by
+ *   the same wake-up. `exited` with an upper (a changeset tar, moved) is posted; the
+ *   runtime drains the ring before it acts on it, so it still comes after the output.
+ * Without shared memory every message is posted.
  *
  * Output does not travel in messages: the thread writes stdout and stderr into its
  * output ring (output.ts) at each `fd_write`, and the runtime drains it, so output is
@@ -34,12 +47,11 @@
  *
  * Exec: each thread has `EXEC_SLOTS` synchronous channels (channel.ts), made once by the
  * pool and given in `init`. While a container runs on thread C, C serves its namespace
- * on each slot with a polled `VolumeServer` (remote-fs.ts) — made at the first request
- * — answering at every WASI call and whenever its WAKE word is bumped while it sleeps.
- * Once its namespace is up, C stores the run's number in `[CONTROL_SERVING]`. What a
- * slot serves needs no message: mount 0 is the root (`/`), then the run's mounts in
- * `mountOrder`; the root of mount i has handle `execHandleBase(n, k) + i` in slot k of
- * run n, so a request left over from an earlier run names nothing. An exec'd program on
+ * on each slot with a polled `VolumeServer` (remote-fs.ts), made once the namespace is
+ * up, answering at every WASI call and whenever its WAKE word is bumped while it sleeps.
+ * C's `running` message says what each slot serves: mount 0 is the root (`/`), then the
+ * run's mounts in `mountOrder`; the root of mount i has handle `execHandleBase(n, k) + i`
+ * in slot k of run n, so a request left over from an earlier run names nothing. An exec'd program on
  * thread E gets one slot's client end (`exec.connection`); E's client bumps C's WAKE
  * word (and the network arena's, which C sleeps on in socket calls) after each request,
  * so a sleeping C wakes to answer.
@@ -49,11 +61,12 @@
  * `meta` only to a thread that lacks it; `start.evict` tells the thread what to drop, so
  * both sides agree on what is cached without a round trip.
  */
-import { Handles, handleOf, postMessage, receiveMessage, type Handle, type Poster, type Received } from './wire.js';
+import type { RemoteMount } from './channel-protocol.js';
+import { Handles, decodeMessage, handleOf, postMessage, receiveMessage, type Handle, type Poster, type Received } from './wire.js';
 
 export { Handles, type Poster, type Received };
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Index into the handles array of the same post. */
 export type { Handle };
@@ -70,9 +83,7 @@ export type StopReason = 'Killed' | 'DeadlineExceeded';
  * - `[CONTROL_STOP]` is 0 while the run may go on; the runtime stores a `STOP_*` code to
  *   stop the run (and then bumps WAKE). The thread checks it at every WASI call. The
  *   runtime resets it to 0 before posting `start` or `exec`.
- * - `[CONTROL_SERVING]`: the number of the container run whose namespace the thread
- *   serves on its exec slots (0: none); stored and notified by the thread once the
- *   namespace is up, cleared when the run ends. `exec` waits for it.
+ * - `[2]` is unused.
  * - `[CONTROL_WAKE]` is a counter bumped (`Atomics.add` + `notify`) by whoever wants the
  *   busy thread to look again: a stop request, a drain of the output ring that the
  *   thread waits on for room, an exec client's request. The thread's sleeps (a guest's
@@ -83,7 +94,6 @@ export type StopReason = 'Killed' | 'DeadlineExceeded';
 export const CONTROL_LENGTH = 5;
 export const CONTROL_STOP = 0;
 export const CONTROL_WAKE = 1;
-export const CONTROL_SERVING = 2;
 /**
  * `[CONTROL_IDLE]`: whole ms the thread's current run has spent blocked (a guest's clock
  * sleep, a socket wait, a full output ring), stored by the thread as it goes and reset to
@@ -213,6 +223,8 @@ export interface InitMessage {
   readonly output?: Handle;
   /** The server ends (`ChannelEnd[]`, channel.ts) of the thread's `EXEC_SLOTS` exec slots. */
   readonly exec?: Handle;
+  /** The mailbox's SharedArrayBuffer (mailbox.ts), when the thread may block: it sleeps there between runs. */
+  readonly mailbox?: Handle;
 }
 
 export interface StartMessage {
@@ -291,15 +303,15 @@ export interface ReadyMessage {
 }
 
 /**
- * The run's namespace is up and its guest about to start. `exec`: the handle of the
- * thread's exec slots' mounts (`RemoteMount[][]`, one list per slot), absent when the
- * thread serves no exec slots.
+ * The run's namespace is up and its guest about to start. `exec`: what each of the
+ * thread's exec slots serves (one list of mounts per slot), absent when the thread
+ * serves no exec slots.
  */
 export interface RunningMessage {
   readonly v: typeof PROTOCOL_VERSION;
   readonly type: 'running';
   readonly run: number;
-  readonly exec?: Handle;
+  readonly exec?: readonly (readonly RemoteMount[])[];
 }
 
 /** Output of a thread without an output ring (see `OutputBatch`). */
@@ -343,6 +355,11 @@ export type Message = ToThread | FromThread;
 /** Encodes `message` and posts it with its handles (wire.ts). */
 export function post(to: Poster, message: Message, handles?: Handles): void {
   postMessage(to, message, handles);
+}
+
+/** Decodes a message record of a thread's output ring (output.ts). Throws as `receive` does. */
+export function decode<M extends Message>(bytes: Uint8Array): M {
+  return decodeMessage<M>(bytes, 'skiff protocol', PROTOCOL_VERSION);
 }
 
 /** Decodes a post. Throws on anything that is not a message of this protocol version. */

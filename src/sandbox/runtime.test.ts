@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { floodModule, printModule, touchModule, sleepModule, yieldLoopModule } from '../../test/helpers/wasm.js';
+import { counterModule, floodModule, printModule, touchModule, sleepModule, yieldLoopModule } from '../../test/helpers/wasm.js';
 import { ModuleError } from './module.js';
 import { createImage } from '../layers/build.js';
 import { MemoryFiles } from '../layers/files.js';
@@ -211,12 +211,18 @@ describe('Runtime: modules', () => {
 });
 
 describe('Runtime: what crosses to a warm thread', () => {
-  it('a module and an image\'s layers are sent to a thread once; later runs name them by key', async () => {
+  // With a mailbox (threads that may block) a start without handles is a letter, never
+  // posted; without one, every start is posted. Either way the module and layers cross once.
+  it.each([
+    { mailbox: true, posted: 1 },
+    { mailbox: false, posted: 3 },
+  ])('a module and an image\'s layers are sent to a thread once; later runs name them by key (mailbox: $mailbox)', async ({ mailbox, posted }) => {
     const starts: StartMessage[] = [];
     const recording: Platform = {
       ...nodePlatform,
       threads: {
         ...nodePlatform.threads,
+        blockingWait: mailbox,
         spawn(module, events) {
           const thread = nodePlatform.threads.spawn(module, events);
           return {
@@ -242,7 +248,8 @@ describe('Runtime: what crosses to a warm thread', () => {
         await single.start(c.id);
         expect((await single.wait(c.id)).exitCode).toBe(0);
       }
-      expect(starts.length).toBe(3);
+      expect(single.stats().spawned).toBe(1);
+      expect(starts.length).toBe(posted);
       expect(starts[0]?.module.handle).toBeDefined();
       expect(starts[0]?.layers.every((l) => l.meta !== undefined && l.bytes !== undefined)).toBe(true);
       for (const later of starts.slice(1)) {
@@ -251,6 +258,29 @@ describe('Runtime: what crosses to a warm thread', () => {
         expect(later.layers.map((l) => l.key)).toEqual(starts[0]?.layers.map((l) => l.key));
       }
       expect(starts[0]?.layers[0]?.key).toMatch(/^sha256:/);
+    } finally {
+      await single.close();
+    }
+  });
+});
+
+describe('Runtime: spare instances', () => {
+  // A warm thread instantiates the module it ran again while idle (spare.ts); each run
+  // must still get an instance nothing ran in: the counter prints "1", never "2".
+  it('back-to-back runs of one module on one thread each start from a fresh instance', async () => {
+    const single = new Runtime({ platform: nodePlatform, poolSize: 1 });
+    try {
+      await single.warm();
+      const bytes = counterModule();
+      for (let i = 0; i < 6; i++) {
+        const c = await single.create({ module: bytes, keepFiles: false });
+        await single.start(c.id);
+        expect((await single.wait(c.id)).exitCode).toBe(0);
+        expect(single.logs(c.id).text('stdout')).toBe('1');
+        // Let the idle thread make its spare before the next run.
+        if (i % 2 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(single.stats().spawned).toBe(1);
     } finally {
       await single.close();
     }

@@ -99,6 +99,7 @@ import { ThreadPool, type PoolStats, type PooledThread } from './pool.js';
 import {
   CONTROL_IDLE, CONTROL_BLOCKED, msSinceStamp,
   CONTROL_STOP,
+  decode,
   CONTROL_WAKE,
   Handles,
   PROTOCOL_VERSION,
@@ -547,7 +548,7 @@ export class Runtime {
     }
     const handles = new Handles();
     const message = this.startMessage(c, run, thread, handles);
-    post(thread.thread, message, handles);
+    thread.send(message, handles);
     void this.pump(thread, () => c.current === run, (e) => this.emit(c, e));
     if (c.spec.timeout !== undefined) run.timers.push(setTimeout(() => this.stop(c, run, 'DeadlineExceeded'), c.spec.timeout));
   }
@@ -775,7 +776,7 @@ export class Runtime {
     if (c.current !== run) return;
     switch (message.type) {
       case 'running':
-        run.serve(message.exec === undefined ? undefined : handle<RemoteMount[][]>(handles, message.exec));
+        run.serve(message.exec);
         return;
       case 'output':
         this.output(message.output, handles, (e) => this.emit(c, e));
@@ -826,12 +827,29 @@ export class Runtime {
     }
   }
 
-  /** Whatever `t` wrote, to `sink`; wakes `t` if it waits for room in its ring. */
+  /**
+   * Whatever `t` wrote, in order: output to `sink`, message records (protocol.ts) to its
+   * listener; wakes `t` if it waits for room in its ring. Reentrant: a message may end
+   * the run, whose `finish` drains again.
+   */
   private drain(t: PooledThread, sink: (entry: LogEntry) => void): void {
     const ring = t.output;
     if (ring === undefined) return;
-    for (const entry of ring.drain()) sink(entry);
+    const entries = ring.drain();
     if (ring.drained() && t.control !== undefined) wake(t.control, CONTROL_WAKE);
+    for (const entry of entries) {
+      if (entry.stream !== 'message') {
+        sink(entry);
+        continue;
+      }
+      let message: FromThread;
+      try {
+        message = decode<FromThread>(entry.bytes);
+      } catch (e) {
+        message = { v: PROTOCOL_VERSION, type: 'error', message: `an unreadable message from the container thread: ${(e as Error).message}` };
+      }
+      t.listener?.(message, []);
+    }
   }
 
   /** Output of a thread without a ring (no SharedArrayBuffer), from an `output` message. */
@@ -882,11 +900,12 @@ export class Runtime {
     );
   }
 
-  /** Writes a stop request into `t`'s control words, wakes it, and says it by message too. */
+  /** Writes a stop request into `t`'s control words and wakes it; without them (no shared memory), says it by message. */
   private requestStop(t: PooledThread, serial: number, reason: StopReason): void {
     if (t.control !== undefined) {
       Atomics.store(t.control, CONTROL_STOP, stopCode(reason));
       wake(t.control, CONTROL_WAKE);
+      return;
     }
     post(t.thread, { v: PROTOCOL_VERSION, type: 'stop', run: serial, reason });
   }
@@ -942,7 +961,7 @@ export class Runtime {
       if (at >= 0) env[at] = `PWD=${cwd}`;
       else env.push(`PWD=${cwd}`);
     }
-    const served = await run.served;
+    const served = await this.served(c, run);
     if (served === undefined || c.current !== run) throw notRunning();
     const slot = await this.leaseSlot(run);
     if (slot === undefined) throw notRunning();
@@ -973,8 +992,7 @@ export class Runtime {
     const channel: ChannelEnd = { ...(host.execSlots[slot] as { client: ChannelEnd }).client, timeoutMs: this.execCallTimeoutMs, bells };
     const connection: VolumeConnection = { v: VOLUME_PROTOCOL_VERSION, channel, mounts };
     const handles = new Handles();
-    post(
-      thread.thread,
+    thread.send(
       {
         v: PROTOCOL_VERSION,
         type: 'exec',
@@ -992,6 +1010,22 @@ export class Runtime {
     void this.pump(thread, () => !ex.done, (e) => this.emitExec(ex, e));
     const status = await exited;
     return { ...status, stdout: ex.logs.text('stdout'), stderr: ex.logs.text('stderr') };
+  }
+
+  /**
+   * What the run's exec slots serve, from its thread's `running` message (undefined if
+   * the run ends first). That message rings no doorbell (a start does not wake the
+   * runtime for it): it is read with the run's next output or exit, or here, where the
+   * ring is drained every millisecond until it has come.
+   */
+  private async served(c: Container, run: Run): Promise<readonly (readonly RemoteMount[])[] | undefined> {
+    let done = false;
+    void run.served.then(() => (done = true));
+    while (!done && c.current === run) {
+      if (run.thread !== undefined) this.drain(run.thread, (e) => this.emit(c, e));
+      await Promise.race([run.served, new Promise((resolve) => setTimeout(resolve, 1))]);
+    }
+    return run.served;
   }
 
   private onExecMessage(c: Container, run: Run, ex: ExecRun, message: FromThread, handles: readonly unknown[]): void {

@@ -37,14 +37,32 @@ export interface Received<M> {
   readonly handles: readonly unknown[];
 }
 
+/**
+ * The message as msgpackr bytes: a view of msgpackr's reusable buffer, valid only until
+ * the next encode (copy it out before then). For messages that cross without handles
+ * through shared memory (mailbox.ts, output.ts), decoded by `decodeMessage`.
+ */
+export function encodeMessage(message: object): Uint8Array {
+  return packr.pack(message);
+}
+
 /** Encodes `message` and posts it with its handles. */
 export function postMessage(to: Poster, message: object, handles?: Handles): void {
-  const packed = packr.pack(message);
-  // msgpackr returns a view of its reusable buffer: copy exactly the message out, and
-  // move that copy (structured clone of a view would copy its whole buffer).
+  const packed = encodeMessage(message);
+  // A view of msgpackr's reusable buffer: copy exactly the message out, and move that
+  // copy (structured clone of a view would copy its whole buffer).
   const bytes = new Uint8Array(packed.length);
   bytes.set(packed);
   to.post([bytes, handles?.list ?? []], [bytes.buffer, ...(handles?.transfer ?? [])]);
+}
+
+/** Decodes a message's bytes of protocol `name`. Throws on anything that is not a message of `version`. */
+export function decodeMessage<M>(bytes: Uint8Array, name: string, version: number): M {
+  const message = packr.unpack(bytes) as { v?: unknown } | null;
+  if (message === null || typeof message !== 'object' || message.v !== version) {
+    throw new Error(`${name}: version ${String(message?.v)}, expected ${version}`);
+  }
+  return message as M;
 }
 
 /** Decodes a post of protocol `name`. Throws on anything that is not a message of `version`. */
@@ -52,11 +70,7 @@ export function receiveMessage<M>(raw: unknown, name: string, version: number): 
   if (!Array.isArray(raw) || raw.length !== 2 || !(raw[0] instanceof Uint8Array) || !Array.isArray(raw[1])) {
     throw new Error(`${name}: not a message`);
   }
-  const message = packr.unpack(raw[0]) as { v?: unknown } | null;
-  if (message === null || typeof message !== 'object' || message.v !== version) {
-    throw new Error(`${name}: version ${String(message?.v)}, expected ${version}`);
-  }
-  return { message: message as M, handles: raw[1] as unknown[] };
+  return { message: decodeMessage<M>(raw[0], name, version), handles: raw[1] as unknown[] };
 }
 
 /** The handle `h` of a received message, with its expected type (unchecked: both ends are this package). */

@@ -53,9 +53,11 @@ import type { ThreadPort } from '../platform/threads.js';
 import { closeChannel, type ChannelEnd } from './channel.js';
 import { ModuleError, checkImports, prepareModule, type ModuleImport } from './module.js';
 import { mountNamespace, preopenNamespace, type Namespace } from './mounts.js';
+import { Mailbox, type Letter } from './mailbox.js';
 import { guestNetwork } from './network.js';
 import { OutputRing } from './output.js';
 import { OverlayFs } from './overlay-fs.js';
+import { SpareInstance } from './spare.js';
 import {
   CONTROL_IDLE,
   CONTROL_BLOCKED,
@@ -73,6 +75,7 @@ import {
   type ExecMessage,
   type ExitReason,
   type ExitedMessage,
+  type FromThread,
   type ImportedMemory,
   type Limits,
   type NetWire,
@@ -82,6 +85,7 @@ import {
 } from './protocol.js';
 import { RemoteFs, VolumeServer, type VolumeConnection } from './remote-fs.js';
 import { Vfs, type MountFs } from './vfs.js';
+import { encodeMessage } from './wire.js';
 import type { Preopen, WasiClock } from './wasi/options.js';
 import { Preview1 } from './wasi/preview1.js';
 
@@ -102,6 +106,22 @@ export function main(port: ThreadPort): void {
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
+/**
+ * Runs `fn` in a task of its own, as soon as the event loop can (after pending promise
+ * work): `setImmediate` (Node), else a MessageChannel post (browsers clamp nested
+ * `setTimeout(0)` to 4 ms).
+ */
+const later: (fn: () => void) => void = (() => {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
+  if (typeof immediate === 'function') return (fn) => immediate(fn);
+  const queue: (() => void)[] = [];
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => queue.shift()?.();
+  return (fn) => {
+    queue.push(fn);
+    channel.port2.postMessage(null);
+  };
+})();
 const encoder = new TextEncoder();
 
 interface Outcome {
@@ -114,6 +134,8 @@ interface Outcome {
 interface Program {
   readonly module: WebAssembly.Module;
   readonly memory: ImportedMemory | undefined;
+  /** The module's cache key (container runs): a spare instance of it may be used and made. */
+  readonly key?: string;
 }
 
 /** Everything `runGuest` needs besides the program. */
@@ -162,26 +184,46 @@ class ContainerThread {
     };
   }
 
+  /** A posted message (the port). */
   receive(raw: unknown): void {
+    let decoded;
+    try {
+      decoded = receive<ToThread>(raw);
+    } catch (e) {
+      this.fail(e, undefined);
+      return;
+    }
+    if (decoded.message.type === 'start' || decoded.message.type === 'exec') this.received++;
+    this.dispatch(decoded.message, decoded.handles);
+  }
+
+  private dispatch(message: ToThread, handles: readonly unknown[]): void {
     let run: number | undefined;
     try {
-      const { message, handles } = receive<ToThread>(raw);
       switch (message.type) {
         case 'init':
           if (message.control !== undefined) this.control = handle<Int32Array>(handles, message.control);
           if (message.output !== undefined) this.output = new OutputRing(handle<SharedArrayBuffer>(handles, message.output));
           if (message.exec !== undefined) this.execSlots = handle<ChannelEnd[]>(handles, message.exec);
+          if (message.mailbox !== undefined) this.mailbox = new Mailbox(handle<SharedArrayBuffer>(handles, message.mailbox));
+          this.idle();
           return;
         case 'stop':
           if (this.current?.run === message.run) this.current.stop ??= message.reason;
           return;
         case 'start':
           run = message.run;
-          void this.start(message, handles).catch((e: unknown) => this.fail(e, message.run));
+          this.busy = true;
+          void this.start(message, handles)
+            .catch((e: unknown) => this.fail(e, message.run))
+            .finally(() => this.idle());
           return;
         case 'exec':
           run = message.run;
-          void this.exec(message, handles).catch((e: unknown) => this.fail(e, message.run));
+          this.busy = true;
+          void this.exec(message, handles)
+            .catch((e: unknown) => this.fail(e, message.run))
+            .finally(() => this.idle());
           return;
       }
     } catch (e) {
@@ -189,10 +231,81 @@ class ContainerThread {
     }
   }
 
+  /** The run is over (or the thread just got its shared memory): sleep in the mailbox for the next. */
+  private idle(): void {
+    this.busy = false;
+    this.park();
+  }
+
+  /**
+   * Sleeps in the mailbox for the next run (mailbox.ts) — from a task of its own, once the
+   * last run's leftover promise work has run — unless a run is going on or a posted run
+   * is on its way (that run ends with `idle` too). Without a mailbox the thread waits for
+   * posted messages in its event loop.
+   */
+  private park(): void {
+    if (this.mailbox === undefined || this.parking) return;
+    this.parking = true;
+    later(() => {
+      this.parking = false;
+      const mailbox = this.mailbox;
+      if (this.busy || mailbox === undefined || this.received < mailbox.posted()) return;
+      // Idle time: instantiate the last container module again for its next run (spare.ts),
+      // unless the next run is already here.
+      const last = this.last;
+      if (last?.key !== undefined && this.spare === undefined && !mailbox.hasLetter()) this.spare = SpareInstance.make(last.key, last.module, last.memory);
+      let letter: Letter<ToThread>;
+      try {
+        letter = mailbox.take<ToThread>('skiff protocol', PROTOCOL_VERSION);
+      } catch (e) {
+        this.fail(e, undefined);
+        return;
+      }
+      if (letter.kind === 'message') this.dispatch(letter.message, []);
+      else this.park();
+    });
+  }
+
+  private mailbox: Mailbox | undefined;
+  /** A run (or exec) is going on: the thread must not sleep in its mailbox. */
+  private busy = false;
+  /** The last container run's program, and a spare instance of it (spare.ts) made while idle. */
+  private last: Program | undefined;
+  private spare: SpareInstance | undefined;
+  /** A sleep in the mailbox is scheduled. */
+  private parking = false;
+  /** Runs (`start`, `exec`) received by post, to compare with the mailbox's count of those posted. */
+  private received = 0;
+
+  /**
+   * Says `message` to the runtime: as a message record in the output ring when it has no
+   * handles (then it arrives in order with the run's output, by the same wake-up; a full
+   * ring blocks until the runtime drains it, as output does, but a stop request does not
+   * cut it short), else posted. `quiet`: the record does not wake the runtime (protocol.ts
+   * says which messages may wait for the next wake-up).
+   */
+  private reply(message: FromThread, handles?: Handles, quiet = false): void {
+    const ring = this.output;
+    const control = this.control;
+    if (ring !== undefined && control !== undefined && (handles === undefined || handles.list.length === 0)) {
+      const bytes = encodeMessage(message);
+      if (ring.fitsMessage(bytes.length)) {
+        for (;;) {
+          if (ring.tryWriteMessage(bytes, quiet)) return;
+          const seq = Atomics.load(control, CONTROL_WAKE);
+          ring.waitingForRoom();
+          if (ring.tryWriteMessage(bytes, quiet)) return;
+          Atomics.wait(control, CONTROL_WAKE, seq, MAX_SLEEP_MS);
+        }
+      }
+    }
+    post(this.port, message, handles);
+  }
+
   private fail(e: unknown, run: number | undefined): void {
     this.closeExec();
     const err = e instanceof Error ? e : new Error(String(e));
-    post(this.port, { v: PROTOCOL_VERSION, type: 'error', ...(run !== undefined ? { run } : {}), message: err.message, ...(err.stack !== undefined ? { stack: err.stack } : {}) });
+    this.reply({ v: PROTOCOL_VERSION, type: 'error', ...(run !== undefined ? { run } : {}), message: err.message, ...(err.stack !== undefined ? { stack: err.stack } : {}) });
   }
 
   // ---------------------------------------------------------------- container runs
@@ -239,6 +352,7 @@ class ContainerThread {
       Atomics.store(this.control, CONTROL_BLOCKED, 0);
     }
     for (const key of m.evict?.modules ?? []) this.modules.delete(key);
+    if (this.last !== undefined && !this.modules.has(this.last.key ?? '')) this.last = undefined;
     for (const key of m.evict?.layers ?? []) this.layers.delete(key);
 
     let module = this.modules.get(m.module.key);
@@ -283,9 +397,8 @@ class ContainerThread {
       this.openExec(m.run, root, made.vfs);
     }
     const vfs = namespace.vfs;
-    const h = new Handles();
-    const exec = this.execServers.length > 0 ? h.add(this.execServers.map((server) => server.mounts)) : undefined;
-    post(this.port, { v: PROTOCOL_VERSION, type: 'running', run: m.run, ...(exec !== undefined ? { exec } : {}) }, h);
+    const exec = this.execServers.length > 0 ? this.execServers.map((server) => server.mounts) : undefined;
+    this.reply({ v: PROTOCOL_VERSION, type: 'running', run: m.run, ...(exec !== undefined ? { exec } : {}) }, undefined, true);
 
     const setup: GuestSetup = {
       argv: m.argv,
@@ -296,7 +409,9 @@ class ContainerThread {
       net: m.net,
       limits: m.limits,
     };
-    const { outcome, memoryBytes } = this.runGuest(m.run, { module, memory: m.memory }, setup, handles);
+    const program: Program = { module, memory: m.memory, key: m.module.key };
+    this.last = program;
+    const { outcome, memoryBytes } = this.runGuest(m.run, program, setup, handles);
     return this.exit(m.run, m.keepUpper ? overlay : undefined, namespace.close, outcome, memoryBytes);
   }
 
@@ -389,17 +504,28 @@ class ContainerThread {
 
     let memory: WebAssembly.Memory | undefined;
     const imports = wasi.imports;
-    if (program.memory !== undefined) {
-      memory = new WebAssembly.Memory({ initial: program.memory.initial, maximum: program.memory.maximum });
-      imports[program.memory.module] = { ...imports[program.memory.module], [program.memory.name]: memory };
-    }
     let instance: WebAssembly.Instance;
-    try {
-      instance = new WebAssembly.Instance(program.module, imports);
-    } catch (e) {
-      const message = `cannot instantiate the module: ${(e as Error).message}`;
-      this.note(run, `skiff: ${message}\n`);
-      return { outcome: { code: 126, reason: 'Error', message }, memoryBytes: 0 };
+    // A container run takes the spare of its module (exec'd programs leave it for the next run).
+    let spare: ReturnType<SpareInstance['take']>;
+    if (program.key !== undefined) {
+      if (this.spare?.key === program.key) spare = this.spare.take(imports);
+      this.spare = undefined;
+    }
+    if (spare !== undefined) {
+      instance = spare.instance;
+      memory = spare.memory;
+    } else {
+      if (program.memory !== undefined) {
+        memory = new WebAssembly.Memory({ initial: program.memory.initial, maximum: program.memory.maximum });
+        imports[program.memory.module] = { ...imports[program.memory.module], [program.memory.name]: memory };
+      }
+      try {
+        instance = new WebAssembly.Instance(program.module, imports);
+      } catch (e) {
+        const message = `cannot instantiate the module: ${(e as Error).message}`;
+        this.note(run, `skiff: ${message}\n`);
+        return { outcome: { code: 126, reason: 'Error', message }, memoryBytes: 0 };
+      }
     }
     memory ??= instance.exports.memory as WebAssembly.Memory | undefined;
     const start = instance.exports._start;
@@ -504,7 +630,7 @@ class ContainerThread {
       ...(upper !== undefined ? { upper } : {}),
       memoryBytes,
     };
-    post(this.port, message, handles);
+    this.reply(message, handles);
   }
 }
 

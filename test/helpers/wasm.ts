@@ -61,6 +61,8 @@ export const op = {
   br: (depth: number): number[] => [0x0c, ...uleb(depth)],
   end: [0x0b],
   unreachable: [0x00],
+  i32Load8U: [0x2d, 0x00, 0x00],
+  i32Store8: [0x3a, 0x00, 0x00],
 };
 
 export interface ModuleText {
@@ -75,6 +77,8 @@ export interface ModuleText {
   importMemory?: boolean;
   /** Data segments: [offset, bytes]. */
   data?: [number, string | Uint8Array][];
+  /** The module's start function (a function index: imports first), run at instantiation. */
+  start?: number;
 }
 
 export function assemble(m: ModuleText): Uint8Array<ArrayBuffer> {
@@ -88,6 +92,7 @@ export function assemble(m: ModuleText): Uint8Array<ArrayBuffer> {
   out.push(...section(3, vec(m.funcs.map((f) => uleb(f.type)))));
   if (!m.importMemory) out.push(...section(5, vec([limits])));
   out.push(...section(7, vec([[...name('memory'), 0x02, 0x00], [...name('_start'), 0x00, ...uleb(imports.length)]])));
+  if (m.start !== undefined) out.push(...section(8, uleb(m.start)));
   out.push(
     ...section(
       10,
@@ -199,6 +204,31 @@ export function printModule(text: string, options: { importMemory?: boolean; max
         body: [op.i32(0), op.i32(64), op.i32Store, op.i32(4), op.i32(length), op.i32Store, op.i32(1), op.i32(0), op.i32(1), op.i32(8), op.call(0), op.drop],
       },
     ],
+  });
+}
+
+/**
+ * Adds 1 to the byte at 100 (initially "0") and writes it to stdout: a fresh instance
+ * prints "1"; an instance that already ran prints "2". With `startFunction`, the same
+ * code is also the module's start function (it runs at instantiation).
+ */
+export function counterModule(options: { startFunction?: boolean } = {}): Uint8Array<ArrayBuffer> {
+  return assemble({
+    types: [FD_WRITE, [[], []]],
+    imports: [['fd_write', 0]],
+    memory: { min: 1 },
+    data: [[100, '0']],
+    funcs: [
+      {
+        type: 1,
+        body: [
+          op.i32(100), op.i32(100), op.i32Load8U, op.i32(1), op.i32Add, op.i32Store8,
+          op.i32(0), op.i32(100), op.i32Store, op.i32(4), op.i32(1), op.i32Store,
+          op.i32(1), op.i32(0), op.i32(1), op.i32(8), op.call(0), op.drop,
+        ],
+      },
+    ],
+    ...(options.startFunction ? { start: 1 } : {}),
   });
 }
 
