@@ -15,6 +15,8 @@ export interface Case {
   baseline?: boolean;
   /** Bytes one call processes: when any case sets it, the table gets an MB/s column (10^6 bytes/s). */
   bytes?: number;
+  /** Runs before each call, outside the timed window (a pause between calls, a reset). */
+  beforeEach?: () => unknown;
 }
 
 export interface Row {
@@ -25,7 +27,7 @@ export interface Row {
   samples: number;
 }
 
-/** Runs the cases for about `timeMs` each and prints a table; returns the rows. */
+/** Runs the cases for about `timeMs` each and prints a table; returns the rows. ops/s counts only the timed calls. */
 export async function compare(
   title: string,
   cases: Case[],
@@ -44,7 +46,10 @@ export async function compare(
     ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
     ...(options.warmupIterations !== undefined ? { warmupIterations: options.warmupIterations } : {}),
   });
-  for (const c of cases) bench.add(c.name, c.fn);
+  for (const c of cases) {
+    const before = c.beforeEach;
+    bench.add(c.name, c.fn, before !== undefined ? { beforeEach: async () => void (await before()) } : {});
+  }
   await bench.run();
   const rows = bench.tasks.map((t: Task): Row => {
     const r = t.result;
