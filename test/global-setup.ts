@@ -3,7 +3,9 @@
  * workers cannot load TypeScript; see src/platform/node/threads.ts `runnableUrl`). So
  * that `npx vitest` alone works, this compiles the sources (`tsc -p
  * tsconfig.build.json`) when any source file is newer than its output, or has none.
- * `npm test` builds first, and then this finds nothing to do.
+ * `npm test` builds first, and then this finds nothing to do. Then it bundles the thread
+ * modules again (scripts/bundle-threads.mjs) when a bundle is missing or older than any
+ * compiled file, so that threads never run a stale bundle.
  *
  * Type errors do not stop the build (tsc still emits) nor the tests; they are printed.
  */
@@ -11,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { THREAD_MODULES, bundleThreads } from '../scripts/bundle-threads.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -32,7 +35,31 @@ function stale(): string | undefined {
   return undefined;
 }
 
-export default function setup(): void {
+/** Whether a thread bundle is missing or older than a compiled source file. */
+function staleBundles(): boolean {
+  const dist = join(root, 'dist', 'src');
+  let newest = 0;
+  for (const entry of readdirSync(dist, { recursive: true })) {
+    const file = String(entry);
+    if (!file.endsWith('.js') || file.endsWith('.test.js') || file.endsWith('.bundle.js')) continue;
+    newest = Math.max(newest, statSync(join(dist, file)).mtimeMs);
+  }
+  for (const module of THREAD_MODULES) {
+    try {
+      if (statSync(join(root, module.replace(/\.js$/, '.bundle.js'))).mtimeMs < newest) return true;
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
+export default async function setup(): Promise<void> {
+  compile();
+  if (staleBundles()) await bundleThreads();
+}
+
+function compile(): void {
   const changed = stale();
   if (changed === undefined) return;
   const started = performance.now();

@@ -248,7 +248,6 @@ describe('Runtime: what crosses to a warm thread', () => {
         await single.start(c.id);
         expect((await single.wait(c.id)).exitCode).toBe(0);
       }
-      expect(single.stats().spawned).toBe(1);
       expect(starts.length).toBe(posted);
       expect(starts[0]?.module.handle).toBeDefined();
       expect(starts[0]?.layers.every((l) => l.meta !== undefined && l.bytes !== undefined)).toBe(true);
@@ -280,7 +279,6 @@ describe('Runtime: spare instances', () => {
         // Let the idle thread make its spare before the next run.
         if (i % 2 === 0) await new Promise((r) => setTimeout(r, 5));
       }
-      expect(single.stats().spawned).toBe(1);
     } finally {
       await single.close();
     }

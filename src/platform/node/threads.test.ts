@@ -12,6 +12,11 @@ describe('runnableUrl', () => {
     expect(fileURLToPath(url)).toMatch(/\/dist\/src\/platform\/testing\/echo-thread\.js$/);
     expect(existsSync(url)).toBe(true);
   });
+  it('runs a thread module\'s bundle when one was built beside it', () => {
+    const url = runnableUrl(new URL('../../sandbox/worker.js', import.meta.url));
+    expect(fileURLToPath(url)).toMatch(/\/dist\/src\/sandbox\/worker\.bundle\.js$/);
+    expect(existsSync(url)).toBe(true);
+  });
   it('names the missing file', () => {
     expect(() => runnableUrl(new URL('file:///nowhere/x.js'))).toThrow(/\/nowhere\/x\.js does not exist/);
   });

@@ -17,6 +17,8 @@ const resolved = new Map<string, URL>();
 
 /**
  * The URL of the JavaScript that runs for `url` (a `file:` URL of a `.js` module):
+ * - its bundle `x.bundle.js` beside it when that exists (scripts/bundle-threads.mjs,
+ *   run by `npm run build`: one file to load instead of a module graph);
  * - the file itself when it exists (an installed package: `dist/src/…/x.js`);
  * - otherwise, when `url` is `<root>/src/…/x.js` beside a `x.ts` (the sources run by
  *   vitest, where `new URL('./x.js', import.meta.url)` names a file that does not exist),
@@ -30,19 +32,25 @@ export function runnableUrl(url: URL): URL {
   if (cached !== undefined) return cached;
   const path = fileURLToPath(url);
   let out: URL | undefined;
-  if (existsSync(path)) out = url;
+  if (existsSync(path)) out = bundled(path) ?? url;
   else {
     const marker = `${sep}src${sep}`;
     const at = path.lastIndexOf(marker);
     if (at >= 0 && path.endsWith('.js') && existsSync(`${path.slice(0, -3)}.ts`)) {
       const compiled = join(path.slice(0, at), 'dist', 'src', path.slice(at + marker.length));
       if (!existsSync(compiled)) throw new Error(`thread module ${path} runs as ${compiled}, which does not exist: run \`npm run build\``);
-      out = pathToFileURL(compiled);
+      out = bundled(compiled) ?? pathToFileURL(compiled);
     }
   }
   if (out === undefined) throw new Error(`thread module ${path} does not exist`);
   resolved.set(url.href, out);
   return out;
+}
+
+/** The bundle of the compiled module at `path`, if one was built. */
+function bundled(path: string): URL | undefined {
+  const bundle = path.replace(/\.js$/, '.bundle.js');
+  return existsSync(bundle) ? pathToFileURL(bundle) : undefined;
 }
 
 /**
