@@ -134,6 +134,12 @@ export interface RuntimeOptions {
   readonly store?: ImageStore;
   /** Idle threads kept warm (default 2). */
   readonly poolSize?: number;
+  /**
+   * The container thread module (this package's sandbox/worker.js). Only for code bundled
+   * away from this file, where `import.meta.url` no longer locates it (the kubelet's
+   * thread bundle).
+   */
+  readonly threadModule?: URL;
   /** How long a stop request may go unanswered before the thread is terminated (ms). */
   readonly stopGraceMs?: number;
   /**
@@ -382,7 +388,7 @@ export class Runtime {
     this.volumes = options.volumes;
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.execCallTimeoutMs = options.execCallTimeoutMs ?? DEFAULT_EXEC_CALL_TIMEOUT_MS;
-    this.pool = new ThreadPool(this.platform, THREAD_MODULE, options.poolSize);
+    this.pool = new ThreadPool(this.platform, options.threadModule ?? THREAD_MODULE, options.poolSize);
   }
 
   /** Resolves when the pool's threads are booted (start latency is then one message). */

@@ -94,6 +94,8 @@ export interface KubeletOptions {
   readonly platform: Platform;
   /** Warm container threads kept (default 1). */
   readonly poolSize?: number;
+  /** The container thread module (`RuntimeOptions.threadModule`). */
+  readonly threadModule?: URL;
 }
 
 /** Runs a kubelet on `port` (the thread module's `main` calls this). */
@@ -125,7 +127,7 @@ export class Kubelet {
     options: KubeletOptions,
   ) {
     this.images = ImageStore.open(new MemoryFiles());
-    this.runtime = new Runtime({ platform: options.platform, poolSize: options.poolSize ?? 1 });
+    this.runtime = new Runtime({ platform: options.platform, poolSize: options.poolSize ?? 1, ...(options.threadModule !== undefined ? { threadModule: options.threadModule } : {}) });
     port.onMessage((raw) => {
       try {
         const { message, handles } = receive<ToKubelet>(raw);

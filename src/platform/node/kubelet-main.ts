@@ -11,6 +11,13 @@ import { nodePlatform } from './index.js';
 /** This module, for `NodeHost`'s `kubeletModule` option. */
 export const KUBELET_MODULE = new URL(import.meta.url);
 
+/**
+ * The container thread module, located from this file: this module runs bundled
+ * (scripts/bundle-threads.mjs) as kubelet-main.bundle.js beside it, where the sandbox's
+ * own `import.meta.url` would point here instead of to src/sandbox/.
+ */
+const CONTAINER_MODULE = new URL('../../sandbox/worker.js', import.meta.url);
+
 export function main(port: ThreadPort): void {
-  serveKubelet(port, { platform: nodePlatform });
+  serveKubelet(port, { platform: nodePlatform, threadModule: CONTAINER_MODULE });
 }
