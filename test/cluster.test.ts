@@ -127,6 +127,41 @@ describe('Cluster', () => {
     await expect(cluster.logs('nosuch')).rejects.toThrow(/not found/);
   });
 
+  it('serves a Secret to a pod as a volume and as env (stringData stored as base64 data)', async () => {
+    await cluster.apply(`
+apiVersion: v1
+kind: Secret
+metadata: { name: site }
+stringData: { index.html: "from a secret\\n", docroot: /site }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: secret-site, labels: { app: secret-site } }
+spec:
+  containers:
+    - name: web
+      image: web:1
+      ports: [{ containerPort: 80 }]
+      env: [{ name: DOCROOT, valueFrom: { secretKeyRef: { name: site, key: docroot } } }]
+      volumeMounts: [{ name: site, mountPath: /site }]
+      readinessProbe: { httpGet: { path: /, port: 80 }, periodSeconds: 1 }
+  volumes: [{ name: site, secret: { secretName: site } }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: secret-site }
+spec: { selector: { app: secret-site }, ports: [{ port: 80 }] }
+`);
+    const stored = cluster.get<KubeObject & { data?: Record<string, string> }>('secret', 'site');
+    expect(stored.data).toEqual({ 'index.html': btoa('from a secret\n'), docroot: btoa('/site') });
+    expect('stringData' in stored).toBe(false);
+    await cluster.waitFor('secret-site Ready', () => isReady(cluster.get<PodLike>('pod', 'secret-site')), { timeoutMs: 20_000 });
+    const res = await cluster.fetch('http://secret-site.default.svc/');
+    expect([res.status, await res.text()]).toEqual([200, 'from a secret\n']);
+    await cluster.delete('service', 'secret-site');
+    await cluster.delete('pod', 'secret-site');
+  });
+
   it('refuses an invalid manifest naming the field, applying nothing of it', async () => {
     const bad = `apiVersion: apps/v1
 kind: Deployment

@@ -101,6 +101,7 @@ const KIND_ALIASES: Readonly<Record<string, string>> = {
   service: 'Service', services: 'Service', svc: 'Service',
   endpoints: 'Endpoints', ep: 'Endpoints',
   configmap: 'ConfigMap', configmaps: 'ConfigMap', cm: 'ConfigMap',
+  secret: 'Secret', secrets: 'Secret',
   node: 'Node', nodes: 'Node', no: 'Node',
   horizontalpodautoscaler: 'HorizontalPodAutoscaler', horizontalpodautoscalers: 'HorizontalPodAutoscaler', hpa: 'HorizontalPodAutoscaler',
   persistentvolumeclaim: 'PersistentVolumeClaim', persistentvolumeclaims: 'PersistentVolumeClaim', pvc: 'PersistentVolumeClaim',

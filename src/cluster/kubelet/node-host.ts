@@ -32,7 +32,7 @@ import type { ObjectKey } from '../api/types.js';
 import type { Clock } from '../clock.js';
 import { realClock, timestamp } from '../clock.js';
 import { Informer } from '../controllers/informer.js';
-import type { ConfigMap, Node, NodeCondition, NodeStatus, Pod, PodStatus } from '../objects/index.js';
+import type { ConfigMap, Node, NodeCondition, NodeStatus, Pod, PodStatus, Secret } from '../objects/index.js';
 import type { Quantity } from '../objects/quantity.js';
 import type { Store } from '../store/store.js';
 import type { ImageStore } from '../../layers/image-store.js';
@@ -496,7 +496,7 @@ export class NodeHost {
         if (cm.ok) configMaps[`${ns}/${name}`] = configData(cm.value.data, cm.value.binaryData);
       }
       for (const name of refs.secrets) {
-        const s = this.store.get<{ apiVersion: string; kind: string; metadata: object; data?: Record<string, string>; stringData?: Record<string, string> }>({ kind: 'Secret', namespace: ns, name });
+        const s = this.store.get<Secret>({ kind: 'Secret', namespace: ns, name });
         if (s.ok) secrets[`${ns}/${name}`] = configData(s.value.stringData, s.value.data);
       }
     }

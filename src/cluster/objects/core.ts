@@ -1,5 +1,5 @@
 /**
- * core/v1 kinds — Pod, Service, ConfigMap, Node, PersistentVolumeClaim — with
+ * core/v1 kinds — Pod, Service, ConfigMap, Secret, Node, PersistentVolumeClaim — with
  * Kubernetes' field names (k8s.io/api/core/v1/types.go). Every field Kubernetes defines
  * on these kinds is here, so that a manifest written for Kubernetes parses and validates;
  * fields skiff does not act on are typed `OpaqueObject` (kept as given, not interpreted)
@@ -603,6 +603,23 @@ export interface ConfigMap extends KubeObject<never, never> {
   readonly data?: Readonly<Record<string, string>>;
   /** Base64-encoded values. */
   readonly binaryData?: Readonly<Record<string, string>>;
+  readonly immutable?: boolean;
+}
+
+// ---------------------------------------------------------------- secrets
+
+/**
+ * A Secret as stored: `data` holds base64 values. `stringData` is write-only, as in
+ * Kubernetes: admission merges it into `data` (its keys win) and drops it.
+ */
+export interface Secret extends KubeObject<never, never> {
+  readonly apiVersion: 'v1';
+  readonly kind: 'Secret';
+  /** Base64-encoded values. */
+  readonly data?: Readonly<Record<string, string>>;
+  readonly stringData?: Readonly<Record<string, string>>;
+  /** Default `Opaque`. */
+  readonly type?: string;
   readonly immutable?: boolean;
 }
 

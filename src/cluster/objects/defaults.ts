@@ -20,7 +20,7 @@ import type { KubeObject } from '../api/types.js';
 import type { Deployment, ReplicaSet } from './apps.js';
 import type { HorizontalPodAutoscaler, HPAScalingRules } from './autoscaling.js';
 import type { Job } from './batch.js';
-import type { ConfigMap, Container, Node, PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, Probe, Service, Volume } from './core.js';
+import type { ConfigMap, Container, Node, PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, Probe, Secret, Service, Volume } from './core.js';
 import { VOLUME_SOURCES } from './core.js';
 
 /** T with every readonly removed, all the way down. */
@@ -45,6 +45,9 @@ export function withDefaults<T extends KubeObject>(obj: T): T {
       break;
     case 'v1/ConfigMap':
       defaultConfigMap(o as unknown as DeepMutable<ConfigMap>);
+      break;
+    case 'v1/Secret':
+      defaultSecret(o as unknown as DeepMutable<Secret>);
       break;
     case 'v1/Node':
       defaultNode(o as unknown as DeepMutable<Node>);
@@ -158,6 +161,11 @@ function defaultService(svc: DeepMutable<Service>): void {
 /** core SetDefaults_ConfigMap: data is never nil. */
 function defaultConfigMap(cm: DeepMutable<ConfigMap>): void {
   cm.data ??= {};
+}
+
+/** core SetDefaults_Secret: type Opaque. */
+function defaultSecret(s: DeepMutable<Secret>): void {
+  if (s.type === undefined || s.type === '') s.type = 'Opaque';
 }
 
 /** core SetDefaults_NodeStatus: allocatable defaults to capacity. */

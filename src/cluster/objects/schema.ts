@@ -302,6 +302,18 @@ const configMap = obj<core.ConfigMap>({
   immutable: bool,
 });
 
+const secret = obj<core.Secret>({
+  apiVersion: str(),
+  kind: str(),
+  metadata: objectMeta,
+  spec: any,
+  status: any,
+  data: stringMap,
+  stringData: stringMap,
+  type: str(),
+  immutable: bool,
+});
+
 const endpointAddress = obj<core.EndpointAddress>({
   ip: str(),
   hostname: str(),
@@ -435,6 +447,7 @@ export const KIND_SCHEMAS: ReadonlyMap<string, Schema> = new Map([
   ['v1/Pod', pod],
   ['v1/Service', service],
   ['v1/ConfigMap', configMap],
+  ['v1/Secret', secret],
   ['v1/Endpoints', endpoints],
   ['v1/Node', node],
   ['v1/PersistentVolumeClaim', persistentVolumeClaim],

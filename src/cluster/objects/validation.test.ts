@@ -554,6 +554,24 @@ spec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 3, maxReplica
   });
 });
 
+describe('Secrets', () => {
+  it('stringData is merged into data as base64 (its keys win) and dropped; type defaults to Opaque', () => {
+    const r = admit(parseManifests('{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {a: YWFh, b: Yg==}, stringData: {b: "bé", c: x}}').objects[0]);
+    if (!r.ok) throw r.error;
+    expect(r.object).toMatchObject({ type: 'Opaque', data: { a: 'YWFh', b: 'YsOp', c: 'eA==' } });
+    expect('stringData' in r.object).toBe(false);
+  });
+
+  it('names a key that is not a config key, a value that is not base64, and a secret over 1 MiB', () => {
+    expect(messages('{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {"a/b": YQ==, ok: "not base64!"}}')).toEqual([
+      `data[a/b]: Invalid value: "a/b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+      'data[ok]: Invalid value: "<value omitted>": must be base64-encoded (illegal base64 data)',
+    ]);
+    const big = 'x'.repeat(1024 * 1024 + 1);
+    expect(messages(`{apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {big: ${big}}}`)).toEqual(['data: Too long: must have at most 1048576 bytes']);
+  });
+});
+
 describe('admit', () => {
   it('returns the defaulted object when valid', () => {
     const r = admit(parseManifests(deployment('      - {name: web, image: nginx}')).objects[0]);

@@ -29,6 +29,7 @@ import type {
   PodSpec,
   PodTemplateSpec,
   Probe,
+  Secret,
   Service,
   Toleration,
 } from './core.js';
@@ -57,6 +58,7 @@ const KINDS: ReadonlyMap<string, { namespaced: boolean; group: string }> = new M
   ['v1/Pod', { namespaced: true, group: '' }],
   ['v1/Service', { namespaced: true, group: '' }],
   ['v1/ConfigMap', { namespaced: true, group: '' }],
+  ['v1/Secret', { namespaced: true, group: '' }],
   ['v1/Endpoints', { namespaced: true, group: '' }],
   ['v1/Node', { namespaced: false, group: '' }],
   ['v1/PersistentVolumeClaim', { namespaced: true, group: '' }],
@@ -118,7 +120,7 @@ function check(obj: unknown): { errors: Errors; object?: KubeObject } {
   if (!isRecord(obj.metadata)) return { errors: [E.required('metadata')] };
   checkSchema(obj, schema, '', errs);
   if (errs.length) return { errors: errs };
-  const object = withDefaults(obj as unknown as KubeObject);
+  const object = withDefaults((apiVersion === 'v1' && kind === 'Secret' ? mergeStringData(obj) : obj) as unknown as KubeObject);
   validateKind(object, errs);
   return { errors: errs, object };
 }
@@ -137,6 +139,9 @@ function validateKind(o: KubeObject, errs: Errors): void {
       break;
     case 'v1/ConfigMap':
       validateConfigMap(o as ConfigMap, errs);
+      break;
+    case 'v1/Secret':
+      validateSecret(o as Secret, errs);
       break;
     case 'v1/Endpoints':
       validateEndpoints(o as Endpoints, errs);
@@ -599,6 +604,45 @@ function validateConfigMap(cm: ConfigMap, errs: Errors): void {
     size += k.length + Math.floor((v.length * 3) / 4);
   }
   if (size > MAX_CONFIG_MAP_BYTES) errs.push(E.tooLong('data', `must have at most ${MAX_CONFIG_MAP_BYTES} bytes`));
+}
+
+/**
+ * A Secret's `stringData` merged into `data`, base64-encoded, its keys winning; no
+ * `stringData` left (it is write-only). As the API server decodes a v1 Secret
+ * (pkg/apis/core/v1/conversion.go, Convert_v1_Secret_To_core_Secret). Pure.
+ */
+function mergeStringData(obj: Record<string, unknown>): Record<string, unknown> {
+  const stringData = obj.stringData as Readonly<Record<string, string>> | undefined;
+  if (stringData === undefined) return obj;
+  const { stringData: _dropped, ...rest } = obj;
+  const data: Record<string, string> = { ...((obj.data as Record<string, string> | undefined) ?? {}) };
+  for (const [k, v] of Object.entries(stringData)) data[k] = base64(new TextEncoder().encode(v));
+  return { ...rest, data };
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+const MAX_SECRET_BYTES = 1024 * 1024;
+
+/** core ValidateSecret: keys as a ConfigMap's, values base64 (decoding errors name the key), at most 1 MiB of data. */
+function validateSecret(s: Secret, errs: Errors): void {
+  let size = 0;
+  for (const [k, v] of Object.entries(s.data ?? {})) {
+    each(isConfigMapKey(k), path.key('data', k), k, errs);
+    let decoded: string;
+    try {
+      decoded = atob(v);
+    } catch {
+      errs.push(E.invalid(path.key('data', k), '<value omitted>', 'must be base64-encoded (illegal base64 data)'));
+      continue;
+    }
+    size += decoded.length;
+  }
+  if (size > MAX_SECRET_BYTES) errs.push(E.tooLong('data', `must have at most ${MAX_SECRET_BYTES} bytes`));
 }
 
 function validateNode(node: Node, errs: Errors): void {
