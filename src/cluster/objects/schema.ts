@@ -254,6 +254,7 @@ const podTemplateSpec = obj<core.PodTemplateSpec>({ metadata: objectMeta, spec: 
 
 // ---------------------------------------------------------------- kinds
 
+/** The fields every kind has; kinds without a spec (ConfigMap, Secret, Endpoints) take `top(any)`. */
 const top = (spec: Schema): Fields<{ apiVersion: string; kind: string; metadata: ObjectMeta; spec: unknown; status: unknown }> => ({
   apiVersion: str(),
   kind: str(),
@@ -292,22 +293,14 @@ const service = obj<core.Service>(
 );
 
 const configMap = obj<core.ConfigMap>({
-  apiVersion: str(),
-  kind: str(),
-  metadata: objectMeta,
-  spec: any,
-  status: any,
+  ...top(any),
   data: stringMap,
   binaryData: stringMap,
   immutable: bool,
 });
 
 const secret = obj<core.Secret>({
-  apiVersion: str(),
-  kind: str(),
-  metadata: objectMeta,
-  spec: any,
-  status: any,
+  ...top(any),
   data: stringMap,
   stringData: stringMap,
   type: str(),
@@ -322,11 +315,7 @@ const endpointAddress = obj<core.EndpointAddress>({
 });
 
 const endpoints = obj<core.Endpoints>({
-  apiVersion: str(),
-  kind: str(),
-  metadata: objectMeta,
-  spec: any,
-  status: any,
+  ...top(any),
   subsets: arr(
     obj<core.EndpointSubset>({
       addresses: arr(endpointAddress),
