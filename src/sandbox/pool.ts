@@ -1,6 +1,6 @@
 /**
  * The warm pool: container threads kept booted and idle so that starting a container
- * costs one message, not a thread spawn and a module graph load.
+ * costs one letter in the thread's mailbox, not a thread spawn and a module load.
  *
  * A thread's life:
  *   booting  — spawned (ref'd: a caller may be waiting for it); becomes idle when it says
@@ -22,8 +22,9 @@
  * and terminating threads at every burst); never more than 32 are kept idle.
  *
  * Shared memory: each thread gets, once, its control words (protocol.ts), its output ring
- * (output.ts), its mailbox (mailbox.ts: where it sleeps while idle) and its exec slots (`EXEC_SLOTS` synchronous channels, protocol.ts), all
- * reused by its successive runs; none without SharedArrayBuffer.
+ * (output.ts), its mailbox (mailbox.ts: where it sleeps while idle) and its exec slots
+ * (`EXEC_SLOTS` synchronous channels, protocol.ts), all reused by its successive runs;
+ * none without SharedArrayBuffer (and no mailbox where threads may not block).
  *
  * Caches: each thread keeps compiled modules and layer indexes by key (worker.ts); the
  * pool mirrors which keys each thread holds (`need`), bounded per thread, choosing what
