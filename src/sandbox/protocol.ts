@@ -51,10 +51,10 @@
  * up, answering at every WASI call and whenever its WAKE word is bumped while it sleeps.
  * C's `running` message says what each slot serves: mount 0 is the root (`/`), then the
  * run's mounts in `mountOrder`; the root of mount i has handle `execHandleBase(n, k) + i`
- * in slot k of run n, so a request left over from an earlier run names nothing. An exec'd program on
- * thread E gets one slot's client end (`exec.connection`); E's client bumps C's WAKE
- * word (and the network arena's, which C sleeps on in socket calls) after each request,
- * so a sleeping C wakes to answer.
+ * in slot k of run n, so a request left over from an earlier run names nothing. An
+ * exec'd program on thread E gets one slot's client end (`exec.connection`); E's client
+ * bumps C's WAKE word (and the network arena's, which C sleeps on in socket calls) after
+ * each request, so a sleeping C wakes to answer.
  *
  * Caches: a thread keeps compiled modules and decoded layer indexes by key across runs.
  * The runtime remembers which keys each thread holds and sends a module or a layer's
