@@ -90,6 +90,12 @@ import type { Preopen, WasiClock } from './wasi/options.js';
 import { Preview1 } from './wasi/preview1.js';
 
 const PAGE = 65536;
+/**
+ * No spare instance (spare.ts) of a module whose memory at instantiation exceeds this: an
+ * idle thread would hold it, and its data segments cost instantiation time that a run
+ * of another module would waste (flite.wasm, examples/apps/say, starts at 16 MiB).
+ */
+const MAX_SPARE_MEMORY = 8 * 1024 * 1024;
 /** Longest sleep on the WAKE word before looking again (a missed wake-up costs at most this). */
 const MAX_SLEEP_MS = 50;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -253,7 +259,7 @@ class ContainerThread {
       // Idle time: instantiate the last container module again for its next run (spare.ts),
       // unless the next run is already here.
       const last = this.last;
-      if (last?.key !== undefined && this.spare === undefined && !mailbox.hasLetter()) this.spare = SpareInstance.make(last.key, last.module, last.memory);
+      if (last?.key !== undefined && this.sparesWorthIt && this.spare === undefined && !mailbox.hasLetter()) this.spare = SpareInstance.make(last.key, last.module, last.memory);
       let letter: Letter<ToThread>;
       try {
         letter = mailbox.take<ToThread>('skiff protocol', PROTOCOL_VERSION);
@@ -272,6 +278,8 @@ class ContainerThread {
   /** The last container run's program, and a spare instance of it (spare.ts) made while idle. */
   private last: Program | undefined;
   private spare: SpareInstance | undefined;
+  /** The last program's memory at instantiation is small enough to keep a spare of it idle (`MAX_SPARE_MEMORY`). */
+  private sparesWorthIt = false;
   /** A sleep in the mailbox is scheduled. */
   private parking = false;
   /** Runs (`start`, `exec`) received by post, to compare with the mailbox's count of those posted. */
@@ -534,6 +542,8 @@ class ContainerThread {
       this.note(run, `skiff: ${message}\n`);
       return { outcome: { code: 126, reason: 'Error', message }, memoryBytes: 0 };
     }
+    // A spare of this module would hold this much memory while the thread idles.
+    if (program.key !== undefined && this.last?.key === program.key) this.sparesWorthIt = memory.buffer.byteLength <= MAX_SPARE_MEMORY;
 
     let outcome: Outcome;
     try {
