@@ -58,14 +58,33 @@ function numberToString(n: number): string {
   return String(n).replace('e+', 'e');
 }
 
+/**
+ * Parsed quantities by string, per scale: manifests repeat a few (`100m`, `500Mi`) over
+ * thousands of pods, and the scheduler reads every pod's. Bounded: cleared when full.
+ */
+const parsed = [new Map<string, number | undefined>(), new Map<string, number | undefined>()];
+const PARSED_MAX = 4096;
+
+function cachedScaled(q: Quantity, scale: 0 | 3): number | undefined {
+  if (typeof q !== 'string') return scaled(q, scale);
+  const cache = parsed[scale === 0 ? 0 : 1] as Map<string, number | undefined>;
+  let v = cache.get(q);
+  if (v === undefined && !cache.has(q)) {
+    v = scaled(q, scale);
+    if (cache.size >= PARSED_MAX) cache.clear();
+    cache.set(q, v);
+  }
+  return v;
+}
+
 /** `Value()`: the quantity in whole units, rounded up (`1.5` → 2, `1Gi` → 1073741824). */
 export function quantityValue(q: Quantity): number | undefined {
-  return scaled(q, 0);
+  return cachedScaled(q, 0);
 }
 
 /** `MilliValue()`: the quantity in thousandths, rounded up (`100m` → 100, `2` → 2000). */
 export function quantityMilliValue(q: Quantity): number | undefined {
-  return scaled(q, 3);
+  return cachedScaled(q, 3);
 }
 
 /** A resource list (`requests`, `limits`, `capacity`, `allocatable`): name → quantity. */

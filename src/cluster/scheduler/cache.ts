@@ -27,6 +27,15 @@ export class SchedulerCache {
   /** NodeInfos of the nodes that exist, in the order they were added: what a cycle walks. */
   private readonly list: NodeInfo[] = [];
   private readonly pods = new Map<string, PodState>();
+  /**
+   * How many existing nodes are cordoned, have a NoSchedule/NoExecute taint, are not
+   * Ready, have a PreferNoSchedule taint: when none does, the filter or score that looks
+   * at it has nothing to say (the plugins' PreFilter/PreScore skips).
+   */
+  unschedulableNodes = 0;
+  noScheduleNodes = 0;
+  notReadyNodes = 0;
+  preferNoScheduleNodes = 0;
 
   /** The nodes that exist. The array is the cache's own: read, do not keep or change it. */
   get nodes(): readonly NodeInfo[] {
@@ -44,7 +53,16 @@ export class SchedulerCache {
     let ni = this.infos.get(name);
     if (!ni) this.infos.set(name, (ni = new NodeInfo(name)));
     if (!ni.node) this.list.push(ni);
+    else this.count(ni, -1);
     ni.setNode(node);
+    this.count(ni, 1);
+  }
+
+  private count(ni: NodeInfo, sign: 1 | -1): void {
+    if (ni.unschedulable) this.unschedulableNodes += sign;
+    if (ni.noScheduleTaints.length > 0) this.noScheduleNodes += sign;
+    if (ni.conditionTaint !== undefined) this.notReadyNodes += sign;
+    if (ni.preferNoScheduleTaints.length > 0) this.preferNoScheduleNodes += sign;
   }
 
   /**
@@ -54,6 +72,7 @@ export class SchedulerCache {
   removeNode(name: string): void {
     const ni = this.infos.get(name);
     if (!ni?.node) return;
+    this.count(ni, -1);
     ni.node = undefined;
     ni.generation++;
     const i = this.list.indexOf(ni);

@@ -16,6 +16,7 @@
  *   everything they read is in the PodInfo (computed once per pod) and the NodeInfo
  *   (the scheduler cache's incremental view of one node). They must not change either.
  */
+import type { SchedulerCache } from './cache.js';
 import type { NodeInfo } from './node-info.js';
 import type { PodInfo } from './pod-info.js';
 
@@ -41,6 +42,12 @@ export interface Plugin {
 }
 
 export interface FilterPlugin extends Plugin {
+  /**
+   * PreFilter's Skip: true when `filter` would pass every node for `pod` (the pod asks
+   * nothing of nodes, or no node in `cache` has what the filter refuses), so the framework
+   * does not call `filter` for it at all: the outcome of the cycle is the same either way.
+   */
+  preFilterSkip?(pod: PodInfo, cache: SchedulerCache): boolean;
   /** Whether `node` can run `pod`: null for yes, else why not. */
   filter(pod: PodInfo, node: NodeInfo): Status | null;
 }
@@ -48,9 +55,11 @@ export interface FilterPlugin extends Plugin {
 export interface ScorePlugin extends Plugin {
   /**
    * PreScore's Skip: true when this plugin has nothing to say about `pod` (every node
-   * would get the same score), so the framework does not call `score` for it at all.
+   * would get the same score, which adds the same to every total and changes no choice),
+   * so the framework does not call `score` for it at all. `cache`: the cluster as the
+   * cycle sees it.
    */
-  skip?(pod: PodInfo): boolean;
+  skip?(pod: PodInfo, cache: SchedulerCache): boolean;
   /** A feasible node's raw score: a non-negative integer. */
   score(pod: PodInfo, node: NodeInfo): number;
   /**

@@ -225,7 +225,7 @@ export class Scheduler {
       this.scratch = new Float64Array(n);
     }
     const start = this.nextStartNodeIndex % n;
-    const found = this.findFeasible(info, nodes, start, this.numFeasibleNodesToFind(n));
+    const found = this.findFeasible(info, nodes, start, this.numFeasibleNodesToFind(n), this.filtersFor(info));
     const processed = this.processed;
     this.nextStartNodeIndex = (start + processed) % n;
     if (found === 0) {
@@ -258,10 +258,9 @@ export class Scheduler {
    * has no type feedback — it deoptimizes there, call after call, until the function is
    * optimized as a whole (measured: every cycle deoptimized, 30% of the time).
    */
-  private findFeasible(info: PodInfo, nodes: readonly NodeInfo[], start: number, toFind: number): number {
+  private findFeasible(info: PodInfo, nodes: readonly NodeInfo[], start: number, toFind: number, filters: readonly FilterPlugin[]): number {
     const n = nodes.length;
     const feasible = this.feasible;
-    const filters = this.filters;
     const nf = filters.length;
     this.reasons = undefined;
     this.plugins = undefined;
@@ -284,6 +283,17 @@ export class Scheduler {
     return found;
   }
 
+  /** The filters to run for `info`: those whose PreFilter does not skip it (the list itself when none does). */
+  private filtersFor(info: PodInfo): readonly FilterPlugin[] {
+    let out: FilterPlugin[] | undefined;
+    for (let i = 0; i < this.filters.length; i++) {
+      const f = this.filters[i] as FilterPlugin;
+      if (f.preFilterSkip?.(info, this.cache) === true) out ??= this.filters.slice(0, i);
+      else out?.push(f);
+    }
+    return out ?? this.filters;
+  }
+
   private recordFailure(plugin: string, status: Status): void {
     const reasons = (this.reasons ??= new Map());
     (this.plugins ??= new Set()).add(plugin);
@@ -294,7 +304,7 @@ export class Scheduler {
   private pick(info: PodInfo, count: number): NodeInfo {
     this.totals.fill(0, 0, count);
     for (const { plugin, weight } of this.scores) {
-      if (plugin.skip?.(info)) continue;
+      if (plugin.skip?.(info, this.cache)) continue;
       this.runScore(plugin, info, count);
       plugin.normalizeScore?.(info, this.scratch, count);
       this.accumulate(weight, count);

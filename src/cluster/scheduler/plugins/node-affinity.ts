@@ -41,6 +41,10 @@ export function termMatches(term: CompiledTerm, node: NodeInfo): boolean {
 
 export const nodeAffinity = {
   name: 'NodeAffinity',
+  // kube's NodeAffinity PreFilter returns Skip the same way: no nodeSelector, no required terms.
+  preFilterSkip(pod) {
+    return pod.nodeSelector.length === 0 && pod.requiredTerms === undefined;
+  },
   filter(pod, node) {
     const sel = pod.nodeSelector;
     const labels = node.labels;

@@ -10,6 +10,9 @@ const MISMATCH = unschedulable(ERR_REASON_NODE_NAME, 'UnschedulableAndUnresolvab
 
 export const nodeName = {
   name: 'NodeName',
+  preFilterSkip(pod) {
+    return pod.nodeName === undefined;
+  },
   filter(pod, node) {
     return pod.nodeName === undefined || pod.nodeName === node.name ? null : MISMATCH;
   },

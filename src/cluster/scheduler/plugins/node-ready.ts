@@ -16,6 +16,9 @@ const UNREACHABLE = unschedulable(untoleratedReason(UNREACHABLE_TAINT), 'Unsched
 
 export const nodeReady = {
   name: 'NodeReady',
+  preFilterSkip(_pod, cache) {
+    return cache.notReadyNodes === 0;
+  },
   filter(pod, node) {
     const taint = node.conditionTaint;
     if (taint === undefined || tolerates(pod.tolerations, taint)) return null;

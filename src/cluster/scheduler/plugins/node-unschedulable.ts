@@ -14,6 +14,9 @@ const CORDONED = unschedulable(ERR_REASON_UNSCHEDULABLE, 'UnschedulableAndUnreso
 
 export const nodeUnschedulable = {
   name: 'NodeUnschedulable',
+  preFilterSkip(_pod, cache) {
+    return cache.unschedulableNodes === 0;
+  },
   filter(pod, node) {
     if (!node.unschedulable || tolerates(pod.tolerations, UNSCHEDULABLE_TAINT)) return null;
     return CORDONED;

@@ -21,6 +21,9 @@ function untolerated(taint: Taint): Status {
 
 export const taintToleration = {
   name: 'TaintToleration',
+  preFilterSkip(_pod, cache) {
+    return cache.noScheduleNodes === 0;
+  },
   filter(pod, node) {
     const taints = node.noScheduleTaints;
     for (let i = 0; i < taints.length; i++) {
@@ -28,6 +31,10 @@ export const taintToleration = {
       if (!tolerates(pod.tolerations, t)) return untolerated(t);
     }
     return null;
+  },
+  // No node has a PreferNoSchedule taint: every node scores 0, normalized alike.
+  skip(_pod, cache) {
+    return cache.preferNoScheduleNodes === 0;
   },
   score(pod, node) {
     const taints = node.preferNoScheduleTaints;
