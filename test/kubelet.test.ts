@@ -474,4 +474,22 @@ describe('NodeHost and its kubelet thread', () => {
     // The hit counter lives in the emptyDir.
     expect(await httpOver(await node.dial('default', 'cfg', 80), '/hits')).toMatch(/\r\n\r\n2\s*$/);
   });
+
+  it('runs a pod of two containers that share an emptyDir while both run', async () => {
+    const store = await cluster();
+    const node = await startNode(store, 'node-2c');
+    const data = [{ name: 'shared', mountPath: '/data' }];
+    await createPod(
+      store,
+      'pair',
+      'node-2c',
+      [web({ name: 'a', volumeMounts: data }), web({ name: 'b', ports: [{ containerPort: 8080 }], volumeMounts: data })],
+      { volumes: [{ name: 'shared', emptyDir: {} }] },
+    );
+    await until('both running', () => getPod(store, 'pair')?.status?.containerStatuses?.filter((c) => c.state?.running !== undefined).length === 2);
+    // Each answered request adds one to /data/hits: a's and b's requests count in one file.
+    expect(await httpOver(await node.dial('default', 'pair', 80), '/')).toMatch(/X-Hits: 1\r\n/i);
+    expect(await httpOver(await node.dial('default', 'pair', 8080), '/')).toMatch(/X-Hits: 2\r\n/i);
+    expect(await httpOver(await node.dial('default', 'pair', 80), '/hits')).toMatch(/\r\n\r\n3\s*$/);
+  });
 });
