@@ -3,11 +3,10 @@
  * a `postMessage` (protocol.ts). One slot in shared memory, one writer (the runtime) and
  * one reader (the thread).
  *
- * Why: a posted message costs a structured clone, the receiver's event loop and, on a
- * 2-CPU machine, tens of microseconds each way — most of a hello container's start. An
- * idle thread instead sleeps in `Atomics.wait` on the mailbox (`take`), and the runtime
- * writes the message's bytes and notifies: the thread is running the guest a few
- * microseconds later.
+ * Why: a posted message costs a structured clone and a turn of each side's event loop on
+ * top of waking the receiver. An idle thread instead sleeps in `Atomics.wait` on the
+ * mailbox (`take`), and the runtime writes the message's bytes and notifies: the thread
+ * runs as soon as the OS wakes it (20–35 µs on the VM of bench/RESULTS.md, start latency).
  *
  * Contract:
  * - The slot holds at most one letter. The runtime puts one only into a thread it has
