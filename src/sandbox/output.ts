@@ -10,9 +10,10 @@
  *   2 stderr, u32), byte length (u32), time (f64, ms since the epoch, when the thread
  *   took the write) — then the bytes. Stream 3 is a *message record*: a protocol
  *   message from the thread (protocol.ts), never split, so that it reaches the runtime in
- *   order with the output before it and by the same wake-up. A record is published whole (`Ring.writeAll`: one
- *   index store), so the reader never sees a header without its bytes. A write larger
- *   than the free space goes as several records with the same time.
+ *   order with the output before it and by the same wake-up. A record is published
+ *   whole (`Ring.writeAll`: one index store), so the reader never sees a header without
+ *   its bytes. A write larger than the free space goes as several records with the same
+ *   time.
  * - The *doorbell*: the reader, before it sleeps (`Atomics.waitAsync`), sets
  *   READER_WAITING; a writer that publishes a record and finds it set clears it, bumps
  *   DOORBELL and notifies. So a stream of writes costs one wake-up per drain, not one
@@ -107,7 +108,7 @@ export class OutputRing {
    * the reader (it reads the record with whatever wakes it next).
    */
   tryWriteMessage(bytes: Uint8Array, quiet = false): boolean {
-    if (this.ring.space() < RECORD_HEADER + bytes.length) return false;
+    if (!this.hasRoom(bytes.length)) return false;
     this.headerView.setUint32(0, MESSAGE_STREAM, true);
     this.headerView.setUint32(4, bytes.length, true);
     this.headerView.setFloat64(8, 0, true);
@@ -129,9 +130,9 @@ export class OutputRing {
     Atomics.store(this.words, WRITER_WAITING, 1);
   }
 
-  /** Room for at least one byte in a record. */
-  hasRoom(): boolean {
-    return this.ring.space() > RECORD_HEADER;
+  /** Room for a record of `length` bytes (default: at least one byte of output). */
+  hasRoom(length = 1): boolean {
+    return this.ring.space() >= RECORD_HEADER + length;
   }
 
   // ---------------------------------------------------------------- reader (the runtime)

@@ -218,16 +218,10 @@ class ContainerThread {
           if (this.current?.run === message.run) this.current.stop ??= message.reason;
           return;
         case 'start':
-          run = message.run;
-          this.busy = true;
-          void this.start(message, handles)
-            .catch((e: unknown) => this.fail(e, message.run))
-            .finally(() => this.idle());
-          return;
         case 'exec':
           run = message.run;
           this.busy = true;
-          void this.exec(message, handles)
+          void (message.type === 'start' ? this.start(message, handles) : this.exec(message, handles))
             .catch((e: unknown) => this.fail(e, message.run))
             .finally(() => this.idle());
           return;
@@ -298,13 +292,8 @@ class ContainerThread {
     if (ring !== undefined && control !== undefined && (handles === undefined || handles.list.length === 0)) {
       const bytes = encodeMessage(message);
       if (ring.fitsMessage(bytes.length)) {
-        for (;;) {
-          if (ring.tryWriteMessage(bytes, quiet)) return;
-          const seq = Atomics.load(control, CONTROL_WAKE);
-          ring.waitingForRoom();
-          if (ring.tryWriteMessage(bytes, quiet)) return;
-          Atomics.wait(control, CONTROL_WAKE, seq, MAX_SLEEP_MS);
-        }
+        while (!ring.tryWriteMessage(bytes, quiet)) this.waitForRoom(ring, control, bytes.length);
+        return;
       }
     }
     post(this.port, message, handles);
@@ -543,7 +532,7 @@ class ContainerThread {
       return { outcome: { code: 126, reason: 'Error', message }, memoryBytes: 0 };
     }
     // A spare of this module would hold this much memory while the thread idles.
-    if (program.key !== undefined && this.last?.key === program.key) this.sparesWorthIt = memory.buffer.byteLength <= MAX_SPARE_MEMORY;
+    if (program === this.last) this.sparesWorthIt = memory.buffer.byteLength <= MAX_SPARE_MEMORY;
 
     let outcome: Outcome;
     try {
@@ -592,15 +581,24 @@ class ContainerThread {
     while (at < chunk.length) {
       const n = ring.tryWrite(stream, time, at === 0 ? chunk : chunk.subarray(at));
       at += n;
-      if (n > 0) continue;
-      const seq = Atomics.load(control, CONTROL_WAKE);
-      ring.waitingForRoom();
-      if (ring.hasRoom()) continue;
-      checkpoint();
-      const since = this.blocking();
-      Atomics.wait(control, CONTROL_WAKE, seq, MAX_SLEEP_MS);
-      this.noteIdle(since);
+      if (n === 0) this.waitForRoom(ring, control, 1, checkpoint);
     }
+  }
+
+  /**
+   * Sleeps (as idle time) on the WAKE word until the runtime's next drain of the full
+   * ring, or MAX_SLEEP_MS — unless a record of `length` bytes fits once the writer has
+   * said it waits (so a drain in between is not missed). `checkpoint`, called before the
+   * sleep, may throw to stop the guest.
+   */
+  private waitForRoom(ring: OutputRing, control: Int32Array, length: number, checkpoint?: () => void): void {
+    const seq = Atomics.load(control, CONTROL_WAKE);
+    ring.waitingForRoom();
+    if (ring.hasRoom(length)) return;
+    checkpoint?.();
+    const since = this.blocking();
+    Atomics.wait(control, CONTROL_WAKE, seq, MAX_SLEEP_MS);
+    this.noteIdle(since);
   }
 
   /** skiff's own message to the run's stderr (a refusal, a trap); dropped if the run is being stopped while the ring is full. */
