@@ -392,6 +392,18 @@ describe('fsops_rs (Rust)', () => {
   });
 });
 
+/**
+ * node:wasi (uvwasi) waits for a clock subscription on a libuv timer, which counts whole
+ * milliseconds from the loop's cached time: about 2 runs in 100 on this machine, a relative
+ * 1 ms wait ends after less than 1 ms of the guest's own monotonic clock. The golden file is
+ * node:wasi's usual transcript, so a lower bound missed by node:wasi is read as met; nothing
+ * else is forgiven (the golden's "< 250 ms: not ok" lines, node:wasi's real quirks, stay).
+ * skiff's transcript is compared without this (test/wasi-conformance.test.ts).
+ */
+function forgiveEarlyWake(stdout: string): string {
+  return stdout.replace(/took >= (\d+) ms: not ok/g, 'took >= $1 ms: ok');
+}
+
 describe('wasicalls (C, WASI calls made directly)', () => {
   const golden = readFileSync(path.join(root, 'guests', 'expected', 'wasicalls.nodewasi.txt'), 'utf8');
   const run = (args: string[]): { r: Run; sandbox: string; spare: string } => {
@@ -408,7 +420,7 @@ describe('wasicalls (C, WASI calls made directly)', () => {
 
   it('prints exactly the golden transcript (guests/expected/wasicalls.nodewasi.txt) and exits with proc_exit(7)', () => {
     const { r, sandbox, spare } = run(['7', 'héllo', '', 'a b']);
-    expect(r.stdout).toBe(golden);
+    expect(forgiveEarlyWake(r.stdout)).toBe(golden);
     expect(r.code).toBe(7);
     expect(r.stderr).toBe('');
     expect(readdirSync(sandbox)).toEqual([]);
