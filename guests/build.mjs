@@ -45,6 +45,13 @@ const wasmDir = path.join(guestsDir, 'wasm');
 const C_GUESTS = ['hello', 'fsops', 'fdbomb', 'http', 'wasicalls', 'escape', 'flood', 'manyfiles', 'files'];
 const RUST_GUESTS = ['membomb', 'fsops_rs'];
 const AS_GUESTS = ['spin'];
+/**
+ * WASI 0.2 command components in C, freestanding (Debian's wasi-libc predates 0.2): each
+ * guests/c/p2/NAME.c is compiled to a core module, given the world NAME of
+ * guests/wit/NAME.wit (`componentEmbed`) and made a component (`componentNew`), with the
+ * wasm-tools that @bytecodealliance/jco-transpile bundles.
+ */
+const P2_C_GUESTS = ['connect'];
 
 class BuildError extends Error {}
 
@@ -146,12 +153,25 @@ function setupAsc() {
   return { asc, env: { ...process.env, PATH: cleanPath() }, version: `asc ${pkg.version}` };
 }
 
-function buildAll(outDir) {
+async function setupWasmTools() {
+  let entry;
+  try {
+    entry = createRequire(path.join(root, 'package.json')).resolve('@bytecodealliance/jco-transpile');
+  } catch {
+    fail('@bytecodealliance/jco-transpile is missing (run npm install)');
+  }
+  const pkg = JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'package.json'), 'utf8'));
+  const tools = await import(path.join(path.dirname(entry), 'wasm-tools.js'));
+  return { tools, version: `@bytecodealliance/jco-transpile ${pkg.version} (wasm-tools)` };
+}
+
+async function buildAll(outDir) {
   const scratch = mkdtempSync(path.join(tmpdir(), 'skiff-guests-'));
   try {
     const cc = setupClang(scratch);
     const rs = setupRustc();
     const as = setupAsc();
+    const wt = await setupWasmTools();
     const prefixMap = `${root}=.`;
     for (const name of C_GUESTS) {
       run(`${name}.c`, cc.clang, [
@@ -189,7 +209,31 @@ function buildAll(outDir) {
         '--outFile', path.join(outDir, `${name}.wasm`),
       ], { env: as.env });
     }
-    writeFileSync(path.join(outDir, 'TOOLCHAIN.txt'), `${cc.version}\n${rs.version}\n${as.version}\n`);
+    for (const name of P2_C_GUESTS) {
+      const core = path.join(scratch, `${name}.core.wasm`);
+      run(`p2/${name}.c`, cc.clang, [
+        '--target=wasm32',
+        '-nostdlib',
+        '-O2',
+        '-Wall',
+        '-Wextra',
+        `-ffile-prefix-map=${prefixMap}`,
+        '-Wl,--no-entry',
+        '-Wl,--strip-debug',
+        '-o',
+        core,
+        `guests/c/p2/${name}.c`,
+      ], { env: cc.env });
+      let component;
+      try {
+        const embedded = await wt.tools.componentEmbed({ binary: readFileSync(core), witSource: readFileSync(path.join(guestsDir, 'wit', `${name}.wit`), 'utf8'), world: name });
+        component = await wt.tools.componentNew(embedded, []);
+      } catch (e) {
+        fail(`p2/${name}.c: making the component: ${e.message ?? e}`);
+      }
+      writeFileSync(path.join(outDir, `${name}.wasm`), component);
+    }
+    writeFileSync(path.join(outDir, 'TOOLCHAIN.txt'), `${cc.version}\n${rs.version}\n${as.version}\n${wt.version}\n`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -199,11 +243,11 @@ function outputs(dir) {
   return readdirSync(dir).filter((f) => f.endsWith('.wasm') || f === 'TOOLCHAIN.txt').sort();
 }
 
-function main() {
+async function main() {
   const check = process.argv.includes('--check');
   const out = mkdtempSync(path.join(tmpdir(), 'skiff-guests-out-'));
   try {
-    buildAll(out);
+    await buildAll(out);
     if (check) {
       const problems = [];
       const built = outputs(out);
@@ -245,4 +289,4 @@ function main() {
   }
 }
 
-main();
+await main();

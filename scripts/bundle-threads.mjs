@@ -20,7 +20,8 @@ const ALLOWED = ['createRequire(import.meta.url)', 'createRequire$1(import.meta.
 
 export async function bundleThreads() {
   for (const input of THREAD_MODULES) {
-    const bundle = await rolldown({ input: join(root, input), platform: 'node', logLevel: 'warn' });
+    // The component transpiler stays a package import: loaded on first use only (platform/node/transpile.ts).
+    const bundle = await rolldown({ input: join(root, input), platform: 'node', logLevel: 'warn', external: ['@bytecodealliance/jco-transpile'] });
     const { output } = await bundle.write({ file: join(root, input.replace(/\.js$/, '.bundle.js')), format: 'esm' });
     await bundle.close();
     for (const chunk of output) {

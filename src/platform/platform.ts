@@ -47,6 +47,23 @@ export interface Platform {
    */
   readonly files?: (dir: string) => Files;
   readonly logFiles?: (dir: string) => LogFiles;
+  /**
+   * Turns a WebAssembly component (the component model's binary) into the JavaScript that
+   * instantiates it from its core modules (jco's `transpile`, sync instantiation, no WASI
+   * shims: skiff supplies every import). Absent where no transpiler is bundled (a browser):
+   * components are then refused with a message saying so. Rejects on an invalid component.
+   */
+  readonly transpileComponent?: (bytes: Uint8Array) => Promise<TranspiledComponent>;
+}
+
+/** jco's output for one component: the instantiating module's source and its core modules by file name. */
+export interface TranspiledComponent {
+  /** An ES module's source exporting `instantiate(getCoreModule, imports, instantiateCore?)`. */
+  readonly source: string;
+  /** The core modules `getCoreModule` is asked for, by name. */
+  readonly modules: Readonly<Record<string, Uint8Array>>;
+  /** The interfaces it imports, unversioned (`wasi:sockets/tcp`), as keys of the `imports` object. */
+  readonly imports: readonly string[];
 }
 
 /** A duplex byte stream (a container's port, in practice): what each host connection is forwarded to. */

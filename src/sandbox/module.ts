@@ -302,6 +302,20 @@ export function prepareModule(bytes: Uint8Array, memoryPages?: number): Prepared
   return { bytes: rewriteMemories(bytes, limit), info, ...(memory ? { memory } : {}) };
 }
 
+/**
+ * A component's core module with the memory limit applied to the memories it defines
+ * (the memories it imports are another core module's, already capped). Throws
+ * `ModuleError` when a memory's minimum is above the limit.
+ */
+export function capDefinedMemories(bytes: Uint8Array, memoryPages: number | undefined): Uint8Array {
+  if (memoryPages === undefined) return bytes;
+  const info = inspectModule(bytes);
+  const limit = Math.min(memoryPages, MAX_PAGES);
+  for (const [i, m] of info.memories.entries()) checkMemory(m, `memory ${i}`, limit);
+  if (info.memories.every((m) => m.max !== undefined && m.max <= limit)) return bytes;
+  return rewriteMemories(bytes, limit);
+}
+
 /** Refuses imports a container does not provide; see the module comment. */
 export function checkImports(imports: readonly ModuleImport[], limit?: number): void {
   let memories = 0;

@@ -46,7 +46,7 @@ describe('containerPorts: the listening sockets, in fd order', () => {
 describe('RunNetwork', () => {
   it('a connect waits while every slot is taken, and goes through when one is freed', async () => {
     const net = await RunNetwork.open(noSockets, [80], [], { slots: 1, ringBytes: 1024, backlog: 2 });
-    const [l] = new GuestNet(net.arena).listeners() as [ExtraDescriptor];
+    const [l] = new GuestNet(net.arena).listeners() as ExtraDescriptor[] as [ExtraDescriptor];
     const first = await net.connect(80);
     expect(first).toBeDefined();
     let second: unknown;

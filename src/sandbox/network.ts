@@ -265,6 +265,13 @@ export function guestNetwork(wire: NetWire | undefined, handles: readonly unknow
   return { extraFds: net.listeners(), waiter: net.waiter };
 }
 
+/** The guest side's arena, for a component's preview 2 sockets (wasi/preview2.ts). */
+export function guestNet(wire: NetWire | undefined, handles: readonly unknown[]): GuestNet | undefined {
+  if (wire === undefined) return undefined;
+  const { ports, slots, ringBytes, backlog } = wire;
+  return new GuestNet(new Arena(handle<SharedArrayBuffer>(handles, wire.arena), { ports, slots, ringBytes, backlog }));
+}
+
 /**
  * `fetch` over a container's port: `input` is a URL (its port picks the container port;
  * the host name is only sent as `Host`) or a path (`/hits`: the container's first port).

@@ -86,11 +86,12 @@ import type { Image, ImageStore } from '../layers/image-store.js';
 import type { LayerIndex } from '../layers/layer-index.js';
 import { encodeLayerIndex, type EncodedLayer } from '../layers/layer-transfer.js';
 import { FileNode, Overlay } from '../layers/overlay.js';
-import { defaultPlatform, type Platform } from '../platform/platform.js';
+import { defaultPlatform, type Platform, type TranspiledComponent } from '../platform/platform.js';
 import { closeChannel, reopenChannel, type ChannelEnd } from './channel.js';
 import { VOLUME_PROTOCOL_VERSION, type RemoteMount, type VolumeConnection } from './channel-protocol.js';
 import { DEFAULT_LOG_LIMIT, LogRing, type LogEntry } from './logs.js';
-import { ModuleError, PAGE_SIZE, checkImports, prepareModule, type ModuleImport } from './module.js';
+import { ModuleError, PAGE_SIZE, capDefinedMemories, checkImports, prepareModule, type ModuleImport } from './module.js';
+import { functionBody, isComponent, type ComponentCode } from './component.js';
 import { RunMounts, releaseMounts, resolveMounts, resolvePreopens, type ContainerMount, type MountEntry, type PreopenEntry } from './mounts.js';
 import { CTRL_WAKE } from './net/arena.js';
 import type { VolumeManager } from './volumes.js';
@@ -197,6 +198,14 @@ export interface ContainerSpec {
   readonly ports?: readonly number[];
   /** Host ports forwarded to container ports (`docker run -p`; loopback only; platforms with host sockets, i.e. Node). */
   readonly publish?: readonly PublishSpec[];
+  /**
+   * The container's virtual network namespace (a pod's, in Kubernetes' words): containers
+   * given the same `namespace` share one virtual `address` and reach each other's ports
+   * on 127.0.0.1 (Docker's `--network container:NAME`). Default: a namespace of its own,
+   * with an address picked from 10.88.0.0/16. Other containers of this runtime reach it at
+   * its address. Only components (WASI 0.2 sockets) open connections; modules listen.
+   */
+  readonly network?: { readonly namespace?: string; readonly address?: string };
   /** Memory limit in bytes (rounded down to 64 KiB pages). */
   readonly memory?: number;
   /** Wall-clock limit of each run, in ms. */
@@ -282,6 +291,8 @@ export interface ContainerInfo {
   readonly mounts: readonly string[];
   /** The ports it listens on, with their fds and host ports (`docker port`). */
   readonly ports: readonly PortInfo[];
+  /** Its virtual network namespace and address (see `ContainerSpec.network`). */
+  readonly network: { readonly namespace: string; readonly address: string };
   readonly limits: { readonly memory?: number; readonly timeout?: number; readonly maxOpenFiles: number; readonly logLimit: number };
   readonly state: ContainerState;
   readonly logs: { readonly bytes: number; readonly dropped: number };
@@ -289,12 +300,23 @@ export interface ContainerInfo {
 
 interface Compiled {
   readonly key: string;
-  readonly module: WebAssembly.Module;
+  /** A core module, or a transpiled component (component.ts). */
+  readonly module: WebAssembly.Module | ComponentCode;
   readonly memory: ImportedMemory | undefined;
+  /** It may open outbound connections (a component importing wasi:sockets/tcp): its runs get a network even without ports. */
+  readonly dials?: boolean;
+}
+
+/** A virtual network namespace: one address, the containers in it (see `ContainerSpec.network`). */
+interface Netns {
+  readonly key: string;
+  readonly address: string;
+  readonly members: Set<Container>;
 }
 
 interface Container {
   readonly id: string;
+  readonly netns: Netns;
   readonly name: string;
   readonly created: Date;
   readonly image: Image | undefined;
@@ -375,6 +397,10 @@ export class Runtime {
   readonly volumes: VolumeManager | undefined;
   private readonly containers = new Map<string, Container>();
   private readonly names = new Map<string, Container>();
+  /** Virtual network namespaces by key, and by address (see `ContainerSpec.network`). */
+  private readonly netns = new Map<string, Netns>();
+  private readonly byAddress = new Map<string, Netns>();
+  private nextAddress = 2;
   private readonly compiled = new Map<string, Promise<Compiled>>();
   private readonly byteKeys = new WeakMap<Uint8Array, string>();
   private readonly moduleKeys = new WeakMap<WebAssembly.Module, string>();
@@ -472,10 +498,12 @@ export class Runtime {
       throw new SkiffError('UNSUPPORTED', `publishing host ports needs host sockets, which the ${this.platform.name} platform lacks: reach the container with runtime.fetch or runtime.connect`);
     }
     const id = randomHex(32);
+    const netns = this.namespaceFor(spec.network, id);
     // Last, so that nothing after it can fail: a named volume is in use from here until `remove`.
     const mounts = spec.preopens !== undefined ? resolvePreopens(this.volumes, spec.preopens, id) : resolveMounts(this.volumes, spec.mounts ?? [], id);
     const c: Container = {
       id,
+      netns,
       name,
       created: new Date(),
       image,
@@ -503,6 +531,9 @@ export class Runtime {
     };
     this.containers.set(id, c);
     this.names.set(name, c);
+    netns.members.add(c);
+    this.netns.set(netns.key, netns);
+    this.byAddress.set(netns.address, netns);
     return this.info(c);
   }
 
@@ -529,7 +560,7 @@ export class Runtime {
       return;
     }
     run.mounts = mounts;
-    if (c.ports.length > 0 && !(await this.openNetwork(c, run))) return;
+    if ((c.ports.length > 0 || c.compiled.dials === true) && !(await this.openNetwork(c, run))) return;
     let thread: PooledThread;
     try {
       thread = await this.pool.acquire(c.compiled.key);
@@ -601,6 +632,11 @@ export class Runtime {
     }
     this.containers.delete(c.id);
     this.names.delete(c.name);
+    c.netns.members.delete(c);
+    if (c.netns.members.size === 0) {
+      this.netns.delete(c.netns.key);
+      this.byAddress.delete(c.netns.address);
+    }
     c.logs.close();
     releaseMounts(this.volumes, c.id, c.mounts, { anonymous: options.volumes === true });
   }
@@ -665,6 +701,51 @@ export class Runtime {
     return this.get(idOrName).current?.network?.connections ?? { virtual: 0, forwarded: 0 };
   }
 
+  /**
+   * The namespace a new container joins (not yet joined: `create` adds it once nothing
+   * can fail). Throws CONFLICT when `address` is another namespace's, or differs from
+   * the address of the namespace named.
+   */
+  private namespaceFor(network: ContainerSpec['network'], id: string): Netns {
+    const key = network?.namespace ?? `container:${id}`;
+    const existing = this.netns.get(key);
+    const address = network?.address;
+    if (address !== undefined && !/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(address)) throw new SkiffError('CONFLICT', `network address ${JSON.stringify(address)}: give an IPv4 address`);
+    if (address !== undefined && address.startsWith('127.')) throw new SkiffError('CONFLICT', `network address ${address}: 127.0.0.0/8 is each namespace's loopback`);
+    if (existing !== undefined) {
+      if (address !== undefined && address !== existing.address) throw new SkiffError('CONFLICT', `network namespace ${key} has the address ${existing.address}, not ${address}`);
+      return existing;
+    }
+    if (address !== undefined) {
+      const holder = this.byAddress.get(address);
+      if (holder !== undefined) throw new SkiffError('CONFLICT', `network address ${address} is already namespace ${holder.key}'s`);
+      return { key, address, members: new Set() };
+    }
+    for (;;) {
+      const n = this.nextAddress++;
+      const picked = `10.88.${(n >> 8) & 255}.${n & 255}`;
+      if ((n & 255) !== 0 && (n & 255) !== 255 && !this.byAddress.has(picked)) return { key, address: picked, members: new Set() };
+    }
+  }
+
+  /**
+   * Where a connect of a container in `from` goes (net/host.ts `Dialer`): 127.0.0.0/8 and
+   * the namespace's own address are its own namespace, another address is the namespace
+   * holding it; there, the running container listening on `port`. Undefined: refused.
+   */
+  private dialFrom(from: Netns): (address: number, port: number) => Promise<VirtualConnection | undefined> {
+    return async (address, port) => {
+      const dotted = `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+      const ns = address >>> 24 === 127 ? from : this.byAddress.get(dotted);
+      if (ns === undefined) return undefined;
+      for (const member of ns.members) {
+        const network = member.current?.network;
+        if (member.status === 'running' && network !== undefined && member.ports.includes(port)) return network.connect(port);
+      }
+      return undefined;
+    };
+  }
+
   /** Opens the run's network before its thread starts; false if the run ended meanwhile. A host port that cannot be opened ends the run (128) and throws. */
   private async openNetwork(c: Container, run: Run): Promise<boolean> {
     let network: RunNetwork;
@@ -680,6 +761,7 @@ export class Runtime {
       void network.close();
       return false;
     }
+    if (c.compiled.dials === true) network.host.enableDial(this.dialFrom(c.netns));
     run.network = network;
     return true;
   }
@@ -1131,7 +1213,7 @@ export class Runtime {
     }
     let digest = this.byteKeys.get(source);
     if (digest === undefined) this.byteKeys.set(source, (digest = digestOf(source)));
-    return this.cached(`${digest}/${memoryPages ?? '-'}`, (k) => compileBytes(k, source, memoryPages));
+    return this.cached(`${digest}/${memoryPages ?? '-'}`, (k) => compileBytes(k, source, memoryPages, this.platform));
   }
 
   private compileFromImage(image: Image, layers: readonly LayerIndex[], command: string, cwd: string, env: readonly string[], memoryPages: number | undefined): Promise<Compiled> {
@@ -1142,7 +1224,7 @@ export class Runtime {
       const node = overlay.resolve(overlay.root, path, true) as FileNode;
       // A copy: compile wants an ArrayBuffer, and the layer bytes are shared.
       const bytes = new Uint8Array(overlay.contentOf(node));
-      return compileBytes(k, bytes, memoryPages);
+      return compileBytes(k, bytes, memoryPages, this.platform);
     });
   }
 
@@ -1206,6 +1288,7 @@ export class Runtime {
       workingDir: c.cwd,
       mounts: c.mounts.map((m) => m.source ?? m.path),
       ports: this.portInfo(c),
+      network: { namespace: c.netns.key, address: c.netns.address },
       limits: {
         ...(c.spec.memory !== undefined ? { memory: c.spec.memory } : {}),
         ...(c.spec.timeout !== undefined ? { timeout: c.spec.timeout } : {}),
@@ -1234,10 +1317,32 @@ async function resolveImage(store: ImageStore, image: Image | string): Promise<I
   return found;
 }
 
-async function compileBytes(key: string, bytes: Uint8Array, memoryPages: number | undefined): Promise<Compiled> {
+async function compileBytes(key: string, bytes: Uint8Array, memoryPages: number | undefined, platform: Platform): Promise<Compiled> {
+  if (isComponent(bytes)) return compileComponent(key, bytes, memoryPages, platform);
   const prepared = prepareModule(bytes, memoryPages);
   const module = await WebAssembly.compile(prepared.bytes as Uint8Array<ArrayBuffer>);
   return { key, module, memory: prepared.memory };
+}
+
+/**
+ * A component, transpiled by the platform (component.ts) and its core modules compiled,
+ * the memory limit applied to each memory they define. Throws `ModuleError` for an
+ * invalid component, `SkiffError('UNSUPPORTED')` where the platform has no transpiler.
+ */
+async function compileComponent(key: string, bytes: Uint8Array, memoryPages: number | undefined, platform: Platform): Promise<Compiled> {
+  if (platform.transpileComponent === undefined) {
+    throw new SkiffError('UNSUPPORTED', `the module is a WebAssembly component (WASI 0.2), and the ${platform.name} platform has no component transpiler: run it under Node`);
+  }
+  let t: TranspiledComponent;
+  try {
+    t = await platform.transpileComponent(bytes);
+  } catch (e) {
+    throw new ModuleError('malformed', `not a valid component: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const modules: Record<string, WebAssembly.Module> = {};
+  for (const [name, core] of Object.entries(t.modules)) modules[name] = await WebAssembly.compile(capDefinedMemories(core, memoryPages) as Uint8Array<ArrayBuffer>);
+  const code: ComponentCode = { kind: 'component', body: functionBody(t.source), modules, imports: t.imports };
+  return { key, module: code, memory: undefined, dials: t.imports.includes('wasi:sockets/tcp') };
 }
 
 /** The image's `KEY=VALUE` list with `over` applied (same key: replaced in place; new keys appended). */

@@ -54,7 +54,8 @@ import { closeChannel, type ChannelEnd } from './channel.js';
 import { ModuleError, checkImports, prepareModule, type ModuleImport } from './module.js';
 import { mountNamespace, preopenNamespace, type Namespace } from './mounts.js';
 import { Mailbox, type Letter } from './mailbox.js';
-import { guestNetwork } from './network.js';
+import { guestNet, guestNetwork } from './network.js';
+import { instantiator, type ComponentCode, type Instantiate } from './component.js';
 import { OutputRing } from './output.js';
 import { OverlayFs } from './overlay-fs.js';
 import { SpareInstance } from './spare.js';
@@ -88,6 +89,7 @@ import { Vfs, type MountFs } from './vfs.js';
 import { encodeMessage } from './wire.js';
 import type { Preopen, WasiClock } from './wasi/options.js';
 import { Preview1 } from './wasi/preview1.js';
+import { Preview2 } from './wasi/preview2.js';
 
 const PAGE = 65536;
 /**
@@ -103,6 +105,11 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** Unwinds the guest when the runtime asked the run to stop. */
 class StopSignal {
   constructor(readonly reason: StopReason) {}
+}
+
+/** What jco's `run` throws when the export returned `err`: the err's payload, which for `result` (no types) is undefined. */
+function isErrResult(e: unknown): boolean {
+  return e === undefined;
 }
 
 export function main(port: ThreadPort): void {
@@ -138,7 +145,8 @@ interface Outcome {
 
 /** What runs: a compiled module and how to instantiate it. */
 interface Program {
-  readonly module: WebAssembly.Module;
+  /** A core module, or a transpiled component (component.ts). */
+  readonly module: WebAssembly.Module | ComponentCode;
   readonly memory: ImportedMemory | undefined;
   /** The module's cache key (container runs): a spare instance of it may be used and made. */
   readonly key?: string;
@@ -147,6 +155,8 @@ interface Program {
 /** Everything `runGuest` needs besides the program. */
 interface GuestSetup {
   readonly argv: readonly string[];
+  /** The working directory (a component's `initial-cwd`). */
+  readonly cwd?: string;
   readonly env: readonly string[];
   readonly vfs: Vfs;
   readonly preopens: readonly Preopen[];
@@ -156,7 +166,9 @@ interface GuestSetup {
 }
 
 class ContainerThread {
-  private readonly modules = new Map<string, WebAssembly.Module>();
+  private readonly modules = new Map<string, WebAssembly.Module | ComponentCode>();
+  /** Components' instantiating functions, evaluated once per component. */
+  private readonly instantiators = new WeakMap<ComponentCode, Instantiate>();
   private readonly layers = new Map<string, LayerIndex>();
   private control: Int32Array | undefined;
   private output: OutputRing | undefined;
@@ -253,7 +265,7 @@ class ContainerThread {
       // Idle time: instantiate the last container module again for its next run (spare.ts),
       // unless the next run is already here.
       const last = this.last;
-      if (last?.key !== undefined && this.sparesWorthIt && this.spare === undefined && !mailbox.hasLetter()) this.spare = SpareInstance.make(last.key, last.module, last.memory);
+      if (last?.key !== undefined && last.module instanceof WebAssembly.Module && this.sparesWorthIt && this.spare === undefined && !mailbox.hasLetter()) this.spare = SpareInstance.make(last.key, last.module, last.memory);
       let letter: Letter<ToThread>;
       try {
         letter = mailbox.take<ToThread>('skiff protocol', PROTOCOL_VERSION);
@@ -354,7 +366,7 @@ class ContainerThread {
 
     let module = this.modules.get(m.module.key);
     if (m.module.handle !== undefined) {
-      module = handle<WebAssembly.Module>(handles, m.module.handle);
+      module = handle<WebAssembly.Module | ComponentCode>(handles, m.module.handle);
       this.modules.set(m.module.key, module);
     }
     if (module === undefined) throw new Error(`module ${m.module.key} is neither sent nor cached`);
@@ -399,6 +411,7 @@ class ContainerThread {
 
     const setup: GuestSetup = {
       argv: m.argv,
+      cwd: m.cwd,
       env: m.env,
       vfs,
       preopens: namespace.preopens ?? [{ name: '/', dir: vfs.root }],
@@ -477,6 +490,8 @@ class ContainerThread {
   // ---------------------------------------------------------------- running a guest
 
   private runGuest(run: number, program: Program, s: GuestSetup, handles: readonly unknown[]): { outcome: Outcome; memoryBytes: number } {
+    if (!(program.module instanceof WebAssembly.Module)) return this.runComponent(run, program.module, s, handles);
+    const module = program.module;
     const control = this.control;
     const current = this.current as { run: number; stop: StopReason | undefined };
     const checkpoint = (): void => {
@@ -517,7 +532,7 @@ class ContainerThread {
         imports[program.memory.module] = { ...imports[program.memory.module], [program.memory.name]: memory };
       }
       try {
-        instance = new WebAssembly.Instance(program.module, imports);
+        instance = new WebAssembly.Instance(module, imports);
       } catch (e) {
         const message = `cannot instantiate the module: ${(e as Error).message}`;
         this.note(run, `skiff: ${message}\n`);
@@ -544,6 +559,78 @@ class ContainerThread {
     }
     wasi.closeAll();
     return { outcome, memoryBytes: memory.buffer.byteLength };
+  }
+
+  /** The stop request's checkpoint for the current run (throws StopSignal). */
+  private checkpointFor(): () => void {
+    const control = this.control;
+    const current = this.current as { run: number; stop: StopReason | undefined };
+    return () => {
+      const code = control === undefined ? STOP_NONE : Atomics.load(control, CONTROL_STOP);
+      if (code !== STOP_NONE) throw new StopSignal(stopReason(code));
+      if (current.stop !== undefined) throw new StopSignal(current.stop);
+      this.serveExec();
+    };
+  }
+
+  /**
+   * Runs a WASI 0.2 command component: jco's instantiation (component.ts) with skiff's
+   * preview 2 host (wasi/preview2.ts), then `wasi:cli/run#run`. Exit status: 0 for
+   * `ok`, 1 for `err` (wasmtime's), the code given to `exit`; a trap is 134 as for a module.
+   */
+  private runComponent(run: number, code: ComponentCode, s: GuestSetup, handles: readonly unknown[]): { outcome: Outcome; memoryBytes: number } {
+    this.sparesWorthIt = false;
+    const checkpoint = this.checkpointFor();
+    const write = (stream: 1 | 2) => (chunk: Uint8Array) => this.write(run, stream, chunk, checkpoint);
+    const wire = guestNet(s.net, handles);
+    const waiter = wire === undefined ? undefined : this.timedNetwork({ waiter: wire.waiter }).waiter;
+    const host = new Preview2({
+      args: s.argv,
+      env: s.env,
+      ...(s.cwd !== undefined ? { cwd: s.cwd } : {}),
+      ...(s.stdin !== undefined ? { stdin: s.stdin } : {}),
+      stdout: write(1),
+      stderr: write(2),
+      clock: this.clock,
+      checkpoint,
+      ...(wire !== undefined && waiter !== undefined ? { net: { guest: wire, listeners: wire.listeners(), waiter } } : {}),
+    });
+    const refuse = (message: string): { outcome: Outcome; memoryBytes: number } => {
+      this.note(run, `skiff: ${message}\n`);
+      return { outcome: { code: 126, reason: 'Error', message }, memoryBytes: 0 };
+    };
+    let instantiate = this.instantiators.get(code);
+    let exports: Record<string, unknown>;
+    try {
+      if (instantiate === undefined) this.instantiators.set(code, (instantiate = instantiator(code)));
+      exports = instantiate((name) => {
+        const m = code.modules[name];
+        if (m === undefined) throw new Error(`the component has no core module ${name}`);
+        return m;
+      }, host.imports);
+    } catch (e) {
+      return refuse(`cannot instantiate the component: ${(e as Error).message}`);
+    }
+    const runIface = (exports['wasi:cli/run@0.2.0'] ?? Object.entries(exports).find(([k]) => k.startsWith('wasi:cli/run@0.2'))?.[1]) as { run?: () => unknown } | undefined;
+    if (typeof runIface?.run !== 'function') return refuse('the component is not a WASI command: it must export wasi:cli/run@0.2.x');
+    let outcome: Outcome;
+    try {
+      runIface.run();
+      outcome = { code: 0, reason: 'Completed' };
+    } catch (e) {
+      const ended = host.ended;
+      if (ended !== undefined && 'exit' in ended) outcome = { code: ended.exit, reason: ended.exit === 0 ? 'Completed' : 'Error' };
+      else if (ended !== undefined && ended.stop instanceof StopSignal) outcome = { code: 137, reason: ended.stop.reason };
+      else if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
+        outcome = { code: 134, reason: 'Error', message: `trap: ${e.message}` };
+        this.note(run, `${outcome.message as string}\n`);
+      } else if (isErrResult(e)) outcome = { code: 1, reason: 'Error' };
+      else {
+        outcome = { code: 134, reason: 'Error', message: `skiff internal error while running the component: ${e instanceof Error ? e.message : String(e)}` };
+        this.note(run, `${outcome.message as string}\n`);
+      }
+    }
+    return { outcome, memoryBytes: 0 };
   }
 
   /** What an exception out of the guest means. */

@@ -5,6 +5,7 @@ import { NodeFiles } from './files.js';
 import { NodeLogFiles } from './log-files.js';
 import { publishPort } from './publish.js';
 import { nodeThreads } from './threads.js';
+import { transpileComponent } from './transpile.js';
 
 export const nodePlatform: Platform = {
   name: 'node',
@@ -18,4 +19,5 @@ export const nodePlatform: Platform = {
   readFile: async (path) => new Uint8Array(await readFile(path)),
   files: (dir) => new NodeFiles(dir),
   logFiles: (dir) => new NodeLogFiles(dir),
+  transpileComponent,
 };

@@ -11,7 +11,7 @@ describe('publishPort', () => {
   it('forwards a real loopback TCP connection to a container port and back', async () => {
     const arena = Arena.create({ ports: [80], slots: 4, ringBytes: 4096, backlog: 4 });
     const net = new ContainerNetwork(arena);
-    const [l] = new GuestNet(arena).listeners() as [ExtraDescriptor];
+    const [l] = new GuestNet(arena).listeners() as ExtraDescriptor[] as [ExtraDescriptor];
     const pub = await publishPort({ port: 0, connect: () => { const c = net.connect(80); return c instanceof Errno ? undefined : c; } });
     expect(pub.port).toBeGreaterThan(0);
     // The "guest": echo upper-cased until EOF, then close.

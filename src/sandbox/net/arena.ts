@@ -9,6 +9,12 @@
  *   something new to do; the guest waits on it), DOORBELL (the guest bumps it and
  *   notifies whenever the host may have something to do; the host waits on it with
  *   Atomics.waitAsync);
+ * - dial entries: outbound connects (a WASI 0.2 guest's `tcp-socket.start-connect`). The
+ *   guest takes a FREE entry, writes the IPv4 address and port, sets it REQUESTED and rings
+ *   the doorbell; the host resolves the address in the virtual network, allocates a slot
+ *   for the connection and sets the entry CONNECTED (with the slot) or REFUSED; the guest
+ *   reads the outcome and frees the entry. The guest allocates entries, the host only
+ *   completes them, so neither needs a lock;
  * - one accept queue per listening port: a ring of slot numbers, filled by the host,
  *   drained by `sock_accept`;
  * - connection slots: each a state word and two byte rings (host→guest, guest→host).
@@ -23,6 +29,16 @@ import { RING_WORDS, Ring } from './ring.js';
 export const CTRL_WAKE = 0;
 export const CTRL_DOORBELL = 1;
 const CTRL_WORDS = 8;
+
+export const DIAL_FREE = 0;
+export const DIAL_REQUESTED = 1;
+/** The host has taken the request (the guest keeps waiting). */
+export const DIAL_TAKEN = 2;
+export const DIAL_CONNECTED = 3;
+export const DIAL_REFUSED = 4;
+/** Outbound connects in progress at once, per container. */
+export const DIAL_ENTRIES = 16;
+const DIAL_WORDS = 4; // state, IPv4 address (big-endian u32), port, slot
 
 export const SLOT_FREE = 0;
 export const SLOT_IN_USE = 1;
@@ -55,7 +71,7 @@ export class Arena {
     readonly layout: ArenaLayout,
   ) {
     const { ports, slots, backlog } = layout;
-    this.listenerBase = CTRL_WORDS;
+    this.listenerBase = CTRL_WORDS + DIAL_ENTRIES * DIAL_WORDS;
     this.slotBase = this.listenerBase + ports.length * (2 + backlog);
     const totalWords = this.slotBase + slots * (1 + 2 * RING_WORDS);
     this.dataBase = totalWords * 4;
@@ -72,7 +88,7 @@ export class Arena {
 
   /** A new, zeroed arena for `layout`. */
   static create(layout: ArenaLayout): Arena {
-    const words = CTRL_WORDS + layout.ports.length * (2 + layout.backlog) + layout.slots * (1 + 2 * RING_WORDS);
+    const words = CTRL_WORDS + DIAL_ENTRIES * DIAL_WORDS + layout.ports.length * (2 + layout.backlog) + layout.slots * (1 + 2 * RING_WORDS);
     const buffer = new SharedArrayBuffer(words * 4 + layout.slots * 2 * layout.ringBytes);
     return new Arena(buffer, layout);
   }
@@ -118,6 +134,48 @@ export class Arena {
   queued(l: number): number {
     const q = this.listenerBase + l * (2 + this.layout.backlog);
     return (Atomics.load(this.words, q) - Atomics.load(this.words, q + 1)) >>> 0;
+  }
+
+  /** Guest: requests a connection to `address:port`; the entry, or -1 when DIAL_ENTRIES are in progress. */
+  dial(address: number, port: number): number {
+    for (let e = 0; e < DIAL_ENTRIES; e++) {
+      const w = CTRL_WORDS + e * DIAL_WORDS;
+      if (Atomics.load(this.words, w) !== DIAL_FREE) continue;
+      Atomics.store(this.words, w + 1, address | 0);
+      Atomics.store(this.words, w + 2, port);
+      Atomics.store(this.words, w + 3, -1);
+      Atomics.store(this.words, w, DIAL_REQUESTED);
+      this.ringDoorbell();
+      return e;
+    }
+    return -1;
+  }
+  /** Guest: the entry's state, and the connection's slot once CONNECTED. */
+  dialState(entry: number): { state: number; slot: number } {
+    const w = CTRL_WORDS + entry * DIAL_WORDS;
+    const state = Atomics.load(this.words, w);
+    return { state, slot: Atomics.load(this.words, w + 3) };
+  }
+  /** Guest: frees a CONNECTED or REFUSED entry (a REQUESTED or TAKEN one stays the host's until it completes). */
+  dialDone(entry: number): void {
+    Atomics.store(this.words, CTRL_WORDS + entry * DIAL_WORDS, DIAL_FREE);
+  }
+  /** Host: the REQUESTED entries, each marked TAKEN, with their address (u32) and port. */
+  takeDials(): { entry: number; address: number; port: number }[] {
+    const out: { entry: number; address: number; port: number }[] = [];
+    for (let e = 0; e < DIAL_ENTRIES; e++) {
+      const w = CTRL_WORDS + e * DIAL_WORDS;
+      if (Atomics.compareExchange(this.words, w, DIAL_REQUESTED, DIAL_TAKEN) !== DIAL_REQUESTED) continue;
+      out.push({ entry: e, address: Atomics.load(this.words, w + 1) >>> 0, port: Atomics.load(this.words, w + 2) });
+    }
+    return out;
+  }
+  /** Host: completes a TAKEN entry: connected on `slot`, or refused (slot -1); wakes the guest. */
+  completeDial(entry: number, slot: number): void {
+    const w = CTRL_WORDS + entry * DIAL_WORDS;
+    Atomics.store(this.words, w + 3, slot);
+    Atomics.store(this.words, w, slot >= 0 ? DIAL_CONNECTED : DIAL_REFUSED);
+    this.wakeGuest();
   }
 
   /** Tells the guest to look again (wakes a blocked sock_accept, read or poll). */

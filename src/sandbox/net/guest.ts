@@ -14,10 +14,10 @@
 import { wasi } from '@bjorn3/browser_wasi_shim';
 import { EAGAIN, EPIPE, ENOTCONN, type Errno } from '../../layers/errno.js';
 import type { ExtraDescriptor, Waiter } from '../wasi/options.js';
-import { type Arena, CTRL_WAKE, SLOT_GUEST_RELEASED } from './arena.js';
+import { type Arena, CTRL_WAKE, DIAL_CONNECTED, DIAL_REFUSED, SLOT_GUEST_RELEASED } from './arena.js';
 import { RING_CLOSED, RING_END } from './ring.js';
 
-class Listener implements ExtraDescriptor {
+export class Listener implements ExtraDescriptor {
   readonly filetype = wasi.FILETYPE_SOCKET_STREAM;
   flags = 0;
   private closed = false;
@@ -42,7 +42,7 @@ class Listener implements ExtraDescriptor {
   }
 }
 
-class Connection implements ExtraDescriptor {
+export class Connection implements ExtraDescriptor {
   readonly filetype = wasi.FILETYPE_SOCKET_STREAM;
   flags = 0;
   private released = false;
@@ -102,10 +102,34 @@ class Connection implements ExtraDescriptor {
 }
 
 export class GuestNet {
-  constructor(private readonly arena: Arena) {}
+  constructor(readonly arena: Arena) {}
+
+  /**
+   * Starts an outbound connect to the IPv4 `address` (a big-endian u32) and `port`; the
+   * host completes it (arena.ts, dial entries). The entry to pass to `dialOutcome`, or
+   * undefined when too many connects are in progress. Never blocks.
+   */
+  dial(address: number, port: number): number | undefined {
+    const entry = this.arena.dial(address, port);
+    return entry < 0 ? undefined : entry;
+  }
+
+  /** The outcome of a dial: 'pending', 'refused', or the connection (the entry is freed once it has completed). */
+  dialOutcome(entry: number): 'pending' | 'refused' | Connection {
+    const { state, slot } = this.arena.dialState(entry);
+    if (state === DIAL_CONNECTED) {
+      this.arena.dialDone(entry);
+      return new Connection(this.arena, slot);
+    }
+    if (state === DIAL_REFUSED) {
+      this.arena.dialDone(entry);
+      return 'refused';
+    }
+    return 'pending';
+  }
 
   /** One listening socket per port of the layout, in order: the guest's fds 3, 4, …. */
-  listeners(): ExtraDescriptor[] {
+  listeners(): Listener[] {
     return this.arena.layout.ports.map((_, i) => new Listener(this.arena, i));
   }
 

@@ -31,6 +31,12 @@ export const ECONNREFUSED = ErrnoClass.of('ENOTCONN');
 /** Thrown into a connection's streams when the container goes away. */
 export class ConnectionClosedError extends Error {}
 
+/**
+ * Resolves an outbound connect of the guest's (an IPv4 address as a big-endian u32, and a
+ * port) to a connection to another container's port, or undefined: refused.
+ */
+export type Dialer = (address: number, port: number) => Promise<VirtualConnection | undefined>;
+
 interface Pending {
   readonly listener: number;
   readonly slot: number;
@@ -43,6 +49,7 @@ export class ContainerNetwork {
   private readonly streams = new Map<number, { fail: (e: Error) => void }>();
   private looping = false;
   private stopped = false;
+  private dialer: Dialer | undefined;
 
   constructor(readonly arena: Arena) {}
 
@@ -66,6 +73,51 @@ export class ContainerNetwork {
     else this.pending.push({ listener, slot });
     this.ensureLoop();
     return this.streamsFor(slot);
+  }
+
+  /**
+   * Serves the guest's outbound connects through `dialer` from now on (the loop then runs
+   * for as long as the network does). Each connect gets a slot of this arena, joined both
+   * ways to the dialled connection with back-pressure; either side's end or failure ends
+   * the other.
+   */
+  enableDial(dialer: Dialer): void {
+    this.dialer = dialer;
+    this.ensureLoop();
+  }
+
+  private async serveDial(entry: number, address: number, port: number, dialer: Dialer): Promise<void> {
+    let remote: VirtualConnection | undefined;
+    try {
+      remote = await dialer(address, port);
+    } catch {
+      remote = undefined;
+    }
+    if (remote === undefined || this.stopped) {
+      remote?.close();
+      this.arena.completeDial(entry, -1);
+      return;
+    }
+    let slot = this.allocate();
+    while (slot < 0 && !this.stopped) {
+      await this.change();
+      slot = this.allocate();
+    }
+    if (slot < 0) {
+      remote.close();
+      this.arena.completeDial(entry, -1);
+      return;
+    }
+    this.open.add(slot);
+    const local = this.streamsFor(slot);
+    this.arena.completeDial(entry, slot);
+    const end = (): void => {
+      local.close();
+      remote.close();
+    };
+    // A direction that ends cleanly half-closes the other side; a failure ends both.
+    void local.readable.pipeTo(remote.writable).catch(end);
+    void remote.readable.pipeTo(local.writable).catch(end);
   }
 
   /** Ends every connection with an error and stops the loop (the container is gone). Idempotent. */
@@ -269,8 +321,10 @@ export class ContainerNetwork {
       const seen = Atomics.load(words, CTRL_DOORBELL);
       this.reclaim();
       this.wakeAll();
-      // Idle: nothing open and nobody waiting.
-      if (this.open.size === 0 && this.waiters.length === 0 && this.pending.length === 0) {
+      const dialer = this.dialer;
+      if (dialer !== undefined) for (const d of this.arena.takeDials()) void this.serveDial(d.entry, d.address, d.port, dialer);
+      // Idle: nothing open, nobody waiting, and no outbound connects to serve.
+      if (this.open.size === 0 && this.waiters.length === 0 && this.pending.length === 0 && dialer === undefined) {
         this.looping = false;
         return;
       }

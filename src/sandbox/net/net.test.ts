@@ -59,7 +59,7 @@ describe('virtual connections (host and guest side in one thread)', () => {
   it('accept, echo both ways, half-close and EOF', async () => {
     const arena = Arena.create({ ports: [80, 81], slots: 4, ringBytes: 1024, backlog: 4 });
     const net = new ContainerNetwork(arena);
-    const [l80] = new GuestNet(arena).listeners() as [ExtraDescriptor];
+    const [l80] = new GuestNet(arena).listeners() as ExtraDescriptor[] as [ExtraDescriptor];
     expect(l80.accept?.()).toBe(EAGAIN);
     const conn = net.connect(80) as VirtualConnection;
     expect(l80.ready?.('read').ready).toBe(true);
@@ -87,7 +87,7 @@ describe('virtual connections (host and guest side in one thread)', () => {
   it('back-pressure: a guest that never reads stalls only its own connection', async () => {
     const arena = Arena.create({ ports: [80], slots: 4, ringBytes: 1024, backlog: 4 });
     const net = new ContainerNetwork(arena);
-    const [l] = new GuestNet(arena).listeners() as [ExtraDescriptor];
+    const [l] = new GuestNet(arena).listeners() as ExtraDescriptor[] as [ExtraDescriptor];
     const stuck = net.connect(80) as VirtualConnection;
     const ok = net.connect(80) as VirtualConnection;
     const g1 = l.accept?.() as ExtraDescriptor;
@@ -116,7 +116,7 @@ describe('virtual connections (host and guest side in one thread)', () => {
   it('a write after the host closed is EPIPE; reads see EOF', async () => {
     const arena = Arena.create({ ports: [80], slots: 2, ringBytes: 1024, backlog: 2 });
     const net = new ContainerNetwork(arena);
-    const [l] = new GuestNet(arena).listeners() as [ExtraDescriptor];
+    const [l] = new GuestNet(arena).listeners() as ExtraDescriptor[] as [ExtraDescriptor];
     const conn = net.connect(80) as VirtualConnection;
     const g = l.accept?.() as ExtraDescriptor;
     conn.close();
@@ -131,7 +131,7 @@ describe('virtual connections (host and guest side in one thread)', () => {
   it('a late close of a released connection leaves the next connection on its slot alone', async () => {
     const arena = Arena.create({ ports: [80], slots: 1, ringBytes: 1024, backlog: 2 });
     const net = new ContainerNetwork(arena);
-    const [l] = new GuestNet(arena).listeners() as [ExtraDescriptor];
+    const [l] = new GuestNet(arena).listeners() as ExtraDescriptor[] as [ExtraDescriptor];
     const a = net.connect(80) as VirtualConnection;
     const ga = l.accept?.() as ExtraDescriptor;
     await a.writable.getWriter().close();
@@ -154,7 +154,7 @@ describe('virtual connections (host and guest side in one thread)', () => {
   it('bytes and END that arrive between a read and its flag check are not taken for EOF', () => {
     const arena = Arena.create({ ports: [80], slots: 1, ringBytes: 1024, backlog: 2 });
     const net = new ContainerNetwork(arena);
-    const [l] = new GuestNet(arena).listeners() as [ExtraDescriptor];
+    const [l] = new GuestNet(arena).listeners() as ExtraDescriptor[] as [ExtraDescriptor];
     net.connect(80);
     const g = l.accept?.() as ExtraDescriptor;
     // The host's last bytes and END land just after the guest's ring read found nothing.
@@ -179,7 +179,7 @@ describe('virtual connections (host and guest side in one thread)', () => {
   it('1,000 connections opened and dropped reuse a few slots and leak none', async () => {
     const arena = Arena.create({ ports: [80], slots: 8, ringBytes: 1024, backlog: 8 });
     const net = new ContainerNetwork(arena);
-    const [l] = new GuestNet(arena).listeners() as [ExtraDescriptor];
+    const [l] = new GuestNet(arena).listeners() as ExtraDescriptor[] as [ExtraDescriptor];
     for (let i = 0; i < 1000; i++) {
       const c = net.connect(80);
       if (c instanceof Errno) {
@@ -224,7 +224,7 @@ async function serveOnce(l: ExtraDescriptor, respond: (req: string) => Uint8Arra
 describe('httpRequest over a virtual connection', () => {
   const setup = (): { net: ContainerNetwork; l: ExtraDescriptor } => {
     const arena = Arena.create({ ports: [80], slots: 4, ringBytes: 4096, backlog: 4 });
-    return { net: new ContainerNetwork(arena), l: (new GuestNet(arena).listeners() as [ExtraDescriptor])[0] };
+    return { net: new ContainerNetwork(arena), l: (new GuestNet(arena).listeners() as ExtraDescriptor[] as [ExtraDescriptor])[0] };
   };
 
   it('sends the request and reads a Content-Length body larger than the ring', async () => {

@@ -1,0 +1,226 @@
+/*
+ * connect: a WASI 0.2 command component (no libc) that opens one TCP connection
+ * through wasi:sockets, the way a wasm32-wasip2 program's connect() does.
+ *
+ *   connect ADDR PORT [MESSAGE]
+ *
+ * ADDR is an IPv4 address (dotted quad). It connects to ADDR:PORT, writes MESSAGE
+ * (with "\n" as escape for a newline and "\r" for a carriage return), shuts down its
+ * sending side, then copies everything it receives to stdout until the peer closes.
+ * Exit status 0 after a clean close; 1 with "connect: <error-code>" (or another
+ * step's name) on stdout when a step fails.
+ *
+ * Built freestanding (clang --target=wasm32, no wasi-libc): wasi-libc in Debian
+ * predates WASI 0.2, so the canonical ABI calls are declared here by hand from the
+ * WIT in guests/wit/connect.wit, with the component-model naming that wit-bindgen's
+ * C output uses (import module "wasi:...@0.2.0", export "wasi:cli/run@0.2.0#run").
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
+
+IMPORT("wasi:cli/environment@0.2.0", "get-arguments") void env_get_arguments(int32_t ret);
+IMPORT("wasi:cli/stdout@0.2.0", "get-stdout") int32_t get_stdout(void);
+IMPORT("wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush")
+void out_write_flush(int32_t self, int32_t ptr, int32_t len, int32_t ret);
+IMPORT("wasi:io/streams@0.2.0", "[method]input-stream.blocking-read")
+void in_blocking_read(int32_t self, int64_t len, int32_t ret);
+IMPORT("wasi:io/streams@0.2.0", "[resource-drop]input-stream") void in_drop(int32_t self);
+IMPORT("wasi:io/streams@0.2.0", "[resource-drop]output-stream") void out_drop(int32_t self);
+IMPORT("wasi:io/poll@0.2.0", "[method]pollable.block") void pollable_block(int32_t self);
+IMPORT("wasi:io/poll@0.2.0", "[resource-drop]pollable") void pollable_drop(int32_t self);
+IMPORT("wasi:sockets/instance-network@0.2.0", "instance-network") int32_t instance_network(void);
+IMPORT("wasi:sockets/network@0.2.0", "[resource-drop]network") void network_drop(int32_t self);
+IMPORT("wasi:sockets/tcp-create-socket@0.2.0", "create-tcp-socket")
+void create_tcp_socket(int32_t family, int32_t ret);
+IMPORT("wasi:sockets/tcp@0.2.0", "[method]tcp-socket.start-connect")
+void tcp_start_connect(int32_t self, int32_t network, int32_t tag, int32_t port, int32_t a0, int32_t a1,
+                       int32_t a2, int32_t a3, int32_t p6, int32_t p7, int32_t p8, int32_t p9, int32_t p10,
+                       int32_t p11, int32_t ret);
+IMPORT("wasi:sockets/tcp@0.2.0", "[method]tcp-socket.finish-connect") void tcp_finish_connect(int32_t self, int32_t ret);
+IMPORT("wasi:sockets/tcp@0.2.0", "[method]tcp-socket.subscribe") int32_t tcp_subscribe(int32_t self);
+IMPORT("wasi:sockets/tcp@0.2.0", "[method]tcp-socket.shutdown") void tcp_shutdown(int32_t self, int32_t how, int32_t ret);
+IMPORT("wasi:sockets/tcp@0.2.0", "[resource-drop]tcp-socket") void tcp_drop(int32_t self);
+
+/* wasi:sockets/network error-code, in the WIT's order. */
+static const char *const ERROR_CODES[] = {
+    "unknown", "access-denied", "not-supported", "invalid-argument", "out-of-memory", "timeout",
+    "concurrency-conflict", "not-in-progress", "would-block", "invalid-state", "new-socket-limit",
+    "address-not-bindable", "address-in-use", "remote-unreachable", "connection-refused",
+    "connection-reset", "connection-aborted", "datagram-too-large", "name-unresolvable",
+    "temporary-resolver-failure", "permanent-resolver-failure",
+};
+#define ERROR_WOULD_BLOCK 8
+
+/* clang lowers struct copies and __builtin_memcpy to memcpy; there is no libc. */
+void *memcpy(void *dst, const void *src, size_t n) {
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    while (n--) *d++ = *s++;
+    return dst;
+}
+
+/* cabi_realloc: a bump allocator; the host allocates the argument list and read buffers here. */
+static unsigned char heap[256 * 1024];
+static size_t heap_used;
+
+__attribute__((export_name("cabi_realloc"))) void *cabi_realloc(void *old, size_t old_size, size_t align, size_t size) {
+    size_t at = (heap_used + align - 1) & ~(align - 1);
+    if (at + size > sizeof heap) __builtin_trap();
+    unsigned char *p = heap + at;
+    heap_used = at + size;
+    if (old != NULL) memcpy(p, old, old_size < size ? old_size : size);
+    return p;
+}
+
+static int32_t stdout_stream;
+/* Return areas: results written by the host, 8-aligned. */
+static uint64_t ret_area[4];
+#define RET ((int32_t)(uintptr_t)ret_area)
+#define RET_U8(off) (((unsigned char *)ret_area)[off])
+#define RET_I32(off) (*(int32_t *)((unsigned char *)ret_area + (off)))
+
+static size_t len_of(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/* blocking-write-and-flush takes at most 4096 bytes a call (wasi-io; wasmtime enforces it). */
+static int write_all(int32_t stream, const unsigned char *p, size_t n) {
+    while (n > 0) {
+        size_t chunk = n < 4096 ? n : 4096;
+        out_write_flush(stream, (int32_t)(uintptr_t)p, (int32_t)chunk, RET);
+        if (RET_U8(0) != 0) return -1;
+        p += chunk;
+        n -= chunk;
+    }
+    return 0;
+}
+
+static void write_out(const void *p, size_t n) { write_all(stdout_stream, p, n); }
+
+static void print(const char *s) { write_out(s, len_of(s)); }
+
+static int fail(const char *step, unsigned code) {
+    print(step);
+    print(": ");
+    print(code < sizeof ERROR_CODES / sizeof ERROR_CODES[0] ? ERROR_CODES[code] : "?");
+    print("\n");
+    return 1;
+}
+
+struct str { const char *ptr; size_t len; };
+
+/* Parses "a.b.c.d"; 0 on success. */
+static int parse_ipv4(struct str s, int32_t out[4]) {
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        int32_t v = 0;
+        size_t digits = 0;
+        while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9' && digits < 3) v = v * 10 + (s.ptr[i++] - '0'), digits++;
+        if (digits == 0 || v > 255) return -1;
+        out[part] = v;
+        if (part < 3) {
+            if (i >= s.len || s.ptr[i] != '.') return -1;
+            i++;
+        }
+    }
+    return i == s.len ? 0 : -1;
+}
+
+static int parse_port(struct str s, int32_t *out) {
+    int32_t v = 0;
+    if (s.len == 0 || s.len > 5) return -1;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] < '0' || s.ptr[i] > '9') return -1;
+        v = v * 10 + (s.ptr[i] - '0');
+    }
+    if (v == 0 || v > 65535) return -1;
+    *out = v;
+    return 0;
+}
+
+/* The message with "\n" and "\r" escapes turned into bytes, into buf; returns its length. */
+static size_t unescape(struct str s, char *buf, size_t cap) {
+    size_t n = 0;
+    for (size_t i = 0; i < s.len && n < cap; i++) {
+        if (s.ptr[i] == '\\' && i + 1 < s.len && (s.ptr[i + 1] == 'n' || s.ptr[i + 1] == 'r')) {
+            buf[n++] = s.ptr[++i] == 'n' ? '\n' : '\r';
+        } else {
+            buf[n++] = s.ptr[i];
+        }
+    }
+    return n;
+}
+
+static int run(void) {
+    stdout_stream = get_stdout();
+    env_get_arguments(RET);
+    struct str *argv = (struct str *)(uintptr_t)RET_I32(0);
+    size_t argc = (size_t)RET_I32(4);
+    int32_t ip[4], port;
+    if (argc < 3 || parse_ipv4(argv[1], ip) != 0 || parse_port(argv[2], &port) != 0) {
+        print("usage: connect IPV4-ADDRESS PORT [MESSAGE]\n");
+        return 2;
+    }
+
+    int32_t network = instance_network();
+    create_tcp_socket(0 /* ipv4 */, RET);
+    if (RET_U8(0) != 0) return fail("create-tcp-socket", RET_U8(4));
+    int32_t sock = RET_I32(4);
+
+    tcp_start_connect(sock, network, 0 /* ipv4 */, port, ip[0], ip[1], ip[2], ip[3], 0, 0, 0, 0, 0, 0, RET);
+    if (RET_U8(0) != 0) return fail("start-connect", RET_U8(1));
+    int32_t in, out;
+    for (;;) {
+        tcp_finish_connect(sock, RET);
+        if (RET_U8(0) == 0) {
+            in = RET_I32(4);
+            out = RET_I32(8);
+            break;
+        }
+        if (RET_U8(4) != ERROR_WOULD_BLOCK) return fail("connect", RET_U8(4));
+        int32_t ready = tcp_subscribe(sock);
+        pollable_block(ready);
+        pollable_drop(ready);
+    }
+
+    if (argc > 3) {
+        static char message[4096];
+        size_t n = unescape(argv[3], message, sizeof message);
+        if (write_all(out, (const unsigned char *)message, n) != 0) {
+            print("write: closed\n");
+            return 1;
+        }
+    }
+    tcp_shutdown(sock, 1 /* send */, RET);
+    if (RET_U8(0) != 0) return fail("shutdown", RET_U8(1));
+
+    for (;;) {
+        size_t mark = heap_used;
+        in_blocking_read(in, 16384, RET);
+        if (RET_U8(0) != 0) {
+            /* stream-error: 1 is closed (the peer's FIN), 0 last-operation-failed. */
+            if (RET_U8(4) != 1) {
+                print("read: failed\n");
+                return 1;
+            }
+            break;
+        }
+        write_out((const void *)(uintptr_t)RET_I32(4), (size_t)RET_I32(8));
+        heap_used = mark;
+    }
+    in_drop(in);
+    out_drop(out);
+    tcp_drop(sock);
+    network_drop(network);
+    return 0;
+}
+
+/* wasi:cli/run: result<_, _> flattens to one i32, 0 for ok. The exit status of an
+ * err is 1 (wasmtime's); a usage error also reports 1, after printing its line. */
+__attribute__((export_name("wasi:cli/run@0.2.0#run"))) int32_t run_export(void) {
+    return run() == 0 ? 0 : 1;
+}

@@ -1,0 +1,119 @@
+/**
+ * WASI 0.2 components as containers (issue #5, point 2): the `connect` guest
+ * (guests/c/p2/connect.c, a command component using wasi:sockets) opens TCP connections
+ * through skiff's virtual network to other containers' ports — by their virtual address,
+ * and on 127.0.0.1 to a container sharing its network namespace (a pod). No real socket
+ * is involved: the runtime publishes nothing here.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createImage } from '../src/layers/build.js';
+import { MemoryFiles } from '../src/layers/files.js';
+import { ImageStore } from '../src/layers/image-store.js';
+import { nodePlatform } from '../src/platform/node/index.js';
+import { Runtime } from '../src/sandbox/runtime.js';
+
+const root = new URL('..', import.meta.url);
+const store = await ImageStore.open(new MemoryFiles());
+const runtime = new Runtime({ platform: nodePlatform, store });
+const connectWasm = new Uint8Array(await readFile(new URL('guests/wasm/connect.wasm', root)));
+const BIG_BODY = new Uint8Array(3 * 1024 * 1024).map((_, i) => 97 + (i % 26));
+const GET = 'GET /index.html HTTP/1.0\\r\\nHost: web\\r\\n\\r\\n';
+
+beforeAll(async () => {
+  const www: Record<string, Uint8Array> = { 'www/big.bin': BIG_BODY };
+  for (const name of await readdir(new URL('examples/apps/web/www/', root))) www[`www/${name}`] = await readFile(new URL(`examples/apps/web/www/${name}`, root));
+  await createImage(store, {
+    ref: 'web:test',
+    layers: [www, { 'server.wasm': { content: await readFile(new URL('guests/wasm/http.wasm', root)), mode: 0o755 }, 'data/': { dir: true } }],
+    config: { Entrypoint: ['/server.wasm'], Env: ['DOCROOT=/www', 'HITS_FILE=/data/hits'], ExposedPorts: { '80/tcp': {} } },
+  });
+});
+afterAll(() => runtime.close());
+
+async function runConnect(args: string[], network?: { namespace?: string }): Promise<{ exitCode: number; out: string }> {
+  const info = await runtime.create({ module: connectWasm, entrypoint: ['connect'], cmd: args, logLimit: 8 * 1024 * 1024, ...(network !== undefined ? { network } : {}) });
+  await runtime.start(info.id);
+  const state = await runtime.wait(info.id);
+  const out = runtime.logs(info.id).text('stdout') + runtime.logs(info.id).text('stderr');
+  await runtime.remove(info.id);
+  return { exitCode: state.exitCode, out };
+}
+
+describe('a WASI 0.2 component connects to containers over the virtual network', () => {
+  it('reaches a web container at its virtual address, and gets its page', async () => {
+    const web = await runtime.create({ image: 'web:test', name: 'web-a' });
+    await runtime.start(web.id);
+    const address = runtime.inspect('web-a').network.address;
+    expect(address).toMatch(/^10\.88\.\d+\.\d+$/);
+    const r = await runConnect([address, '80', GET]);
+    expect(r.out).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+    expect(r.out).toContain('<html');
+    expect(r.exitCode).toBe(0);
+    await runtime.remove('web-a', { force: true });
+  });
+
+  it('reaches a container of its own namespace (a pod) on 127.0.0.1; from another namespace 127.0.0.1 is its own, and refuses', async () => {
+    await runtime.create({ image: 'web:test', name: 'pod-web', network: { namespace: 'pod-1' } });
+    await runtime.start('pod-web');
+    const inPod = await runConnect(['127.0.0.1', '80', GET], { namespace: 'pod-1' });
+    expect(inPod.out).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+    expect(inPod.exitCode).toBe(0);
+    // The pod's members share one address.
+    const joined = await runtime.create({ module: connectWasm, network: { namespace: 'pod-1' } });
+    expect(runtime.inspect(joined.id).network).toEqual(runtime.inspect('pod-web').network);
+    await runtime.remove(joined.id);
+
+    const outside = await runConnect(['127.0.0.1', '80', GET]);
+    expect(outside.out).toBe('connect: connection-refused\n');
+    expect(outside.exitCode).toBe(1);
+    await runtime.remove('pod-web', { force: true });
+  });
+
+  it('is refused by an address nobody has, a port nobody listens on, and a container that is not running', async () => {
+    const web = await runtime.create({ image: 'web:test', name: 'web-stopped' });
+    const address = runtime.inspect(web.id).network.address;
+    expect((await runConnect([address, '80', GET])).out).toBe('connect: connection-refused\n');
+    await runtime.start(web.id);
+    expect((await runConnect([address, '81', GET])).out).toBe('connect: connection-refused\n');
+    expect((await runConnect(['10.99.1.1', '80', GET])).out).toBe('connect: connection-refused\n');
+    // 0.0.0.0 is not a remote address (wasi-sockets: invalid-argument).
+    expect((await runConnect(['0.0.0.0', '80', GET])).out).toBe('start-connect: invalid-argument\n');
+    await runtime.remove(web.id, { force: true });
+  });
+
+  it('carries a body far larger than the connection buffers both ways, byte for byte (back-pressure)', async () => {
+    await runtime.create({ image: 'web:test', name: 'web-big' });
+    await runtime.start('web-big');
+    const r = await runConnect([runtime.inspect('web-big').network.address, '80', 'GET /big.bin HTTP/1.0\\r\\n\\r\\n']);
+    expect(r.out.slice(0, 200)).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+    expect(r.exitCode).toBe(0);
+    const body = r.out.slice(r.out.indexOf('\r\n\r\n') + 4);
+    expect(body.length).toBe(BIG_BODY.length);
+    expect(body === new TextDecoder().decode(BIG_BODY)).toBe(true);
+    await runtime.remove('web-big', { force: true });
+  });
+
+  it('a component blocked reading a connection nobody answers is killed promptly (137), and its connection is released', async () => {
+    // spin listens on port 7000 (a pre-opened socket) and never accepts: the connect queues, the read blocks.
+    const spin = await runtime.create({ module: new Uint8Array(await readFile(new URL('guests/wasm/spin.wasm', root))), name: 'deaf', ports: [7000] });
+    await runtime.start(spin.id);
+    const client = await runtime.create({ module: connectWasm, cmd: [runtime.inspect('deaf').network.address, '7000', 'hello?'] });
+    await runtime.start(client.id);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runtime.inspect(client.id).state.status).toBe('running');
+    const t0 = performance.now();
+    await runtime.kill(client.id);
+    const state = await runtime.wait(client.id);
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(state.exitCode).toBe(137);
+    await runtime.remove(client.id);
+    await runtime.remove('deaf', { force: true });
+  });
+
+  it('a component with a bad argument says how to use it and exits 1 (wasi:cli/run returned err)', async () => {
+    const r = await runConnect(['not-an-address', '80']);
+    expect(r.out).toBe('usage: connect IPV4-ADDRESS PORT [MESSAGE]\n');
+    expect(r.exitCode).toBe(1);
+  });
+});
