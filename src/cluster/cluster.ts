@@ -402,6 +402,17 @@ export class Cluster {
   }
 
   /**
+   * Where a pod's outbound connect goes when its node does not hold the address: the running pod
+   * with that IP, on any node (on the ports its containers declare: skiff listens on
+   * those only), or else the service proxy (a Service's cluster IP). Rejects with why it cannot.
+   */
+  private async connectFromPod(address: string, port: number, namespace: string): Promise<ForwardTarget> {
+    const pod = this.list<Pod>('Pod').find((p) => p.status?.podIP === address && p.metadata.deletionTimestamp === undefined && p.status.phase === 'Running');
+    if (pod !== undefined) return this.dial(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', port);
+    return this.proxy.connect(address, port, { namespace });
+  }
+
+  /**
    * `kubectl logs`: what a pod's container (its only one by default) wrote to stdout and
    * stderr in its current run. Rejects when the pod is not running on a live node.
    */
@@ -464,6 +475,7 @@ export class Cluster {
       ...(options.labels ? { labels: options.labels } : {}),
       ...(this.options.heartbeatSeconds !== undefined ? { heartbeatSeconds: this.options.heartbeatSeconds } : {}),
       onEvent: (e) => void this.recordNodeEvent(e),
+      connect: (address, port, namespace) => this.connectFromPod(address, port, namespace),
     });
     this.hosts.set(name, host);
     return this.get<Node>('Node', name, '');

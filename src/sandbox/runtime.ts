@@ -131,6 +131,12 @@ const THREAD_MODULE = new URL('./worker.js', import.meta.url);
 export interface RuntimeOptions {
   /** Default: the platform the package entry registered (platform/platform.ts). */
   readonly platform?: Platform;
+  /**
+   * Where a container's connect goes when no network namespace of this runtime holds the
+   * address (a kubelet: the rest of the cluster). `namespace` is the connecting
+   * container's namespace key. Undefined (or no option): refused.
+   */
+  readonly dial?: (address: string, port: number, namespace: string) => Promise<VirtualConnection | undefined>;
   /** Where image refs are resolved and commits go. */
   readonly store?: ImageStore;
   /** Idle threads kept warm (default 2). */
@@ -399,6 +405,7 @@ export class Runtime {
   private readonly names = new Map<string, Container>();
   /** Virtual network namespaces by key, and by address (see `ContainerSpec.network`). */
   private readonly netns = new Map<string, Netns>();
+  private readonly dialOut: RuntimeOptions['dial'];
   private readonly byAddress = new Map<string, Netns>();
   private nextAddress = 2;
   private readonly compiled = new Map<string, Promise<Compiled>>();
@@ -414,6 +421,7 @@ export class Runtime {
     this.volumes = options.volumes;
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.execCallTimeoutMs = options.execCallTimeoutMs ?? DEFAULT_EXEC_CALL_TIMEOUT_MS;
+    this.dialOut = options.dial;
     this.pool = new ThreadPool(this.platform, options.threadModule ?? THREAD_MODULE, options.poolSize);
   }
 
@@ -731,13 +739,14 @@ export class Runtime {
   /**
    * Where a connect of a container in `from` goes (net/host.ts `Dialer`): 127.0.0.0/8 and
    * the namespace's own address are its own namespace, another address is the namespace
-   * holding it; there, the running container listening on `port`. Undefined: refused.
+   * holding it; there, the running container listening on `port`. An address no namespace
+   * holds goes to the `dial` option. Undefined: refused.
    */
   private dialFrom(from: Netns): (address: number, port: number) => Promise<VirtualConnection | undefined> {
     return async (address, port) => {
       const dotted = `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
       const ns = address >>> 24 === 127 ? from : this.byAddress.get(dotted);
-      if (ns === undefined) return undefined;
+      if (ns === undefined) return this.dialOut?.(dotted, port, from.key);
       for (const member of ns.members) {
         const network = member.current?.network;
         if (member.status === 'running' && network !== undefined && member.ports.includes(port)) return network.connect(port);

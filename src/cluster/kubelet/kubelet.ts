@@ -118,6 +118,9 @@ export class Kubelet {
   private readonly requests = new Map<number, (message: ToKubelet, handles: readonly unknown[]) => void>();
   private nextRequest = 1;
   private readonly streams = new Map<number, StreamEnd>();
+  /** Outbound connects waiting for the master's `connected`, by (negative) stream id. */
+  private readonly connects = new Map<number, (error: string | undefined) => void>();
+  private nextOutStream = -1;
   configMaps: ConfigData = {};
   secrets: ConfigData = {};
   private stopping = false;
@@ -127,7 +130,12 @@ export class Kubelet {
     options: KubeletOptions,
   ) {
     this.images = ImageStore.open(new MemoryFiles());
-    this.runtime = new Runtime({ platform: options.platform, poolSize: options.poolSize ?? 1, ...(options.threadModule !== undefined ? { threadModule: options.threadModule } : {}) });
+    this.runtime = new Runtime({
+      platform: options.platform,
+      poolSize: options.poolSize ?? 1,
+      ...(options.threadModule !== undefined ? { threadModule: options.threadModule } : {}),
+      dial: (address, port, podUid) => this.connectOut(address, port, podUid),
+    });
     port.onMessage((raw) => {
       try {
         const { message, handles } = receive<ToKubelet>(raw);
@@ -175,6 +183,12 @@ export class Kubelet {
       case 'dial':
         guard(this.dial(m.stream, m.namespace, m.name, m.port));
         return;
+      case 'connected': {
+        const done = this.connects.get(m.stream);
+        this.connects.delete(m.stream);
+        done?.(m.error);
+        return;
+      }
       case 'stop':
         guard(this.stop());
         return;
@@ -360,6 +374,28 @@ export class Kubelet {
     void end.readable.pipeTo(conn.writable).catch(closeBoth);
   }
 
+  /**
+   * A container's connect to an address not on this node (runtime.ts `dial` option): the
+   * master resolves it (a pod IP elsewhere, a Service's cluster IP) and relays the bytes.
+   * Undefined (refused) when the master cannot reach it. `podUid` is the network
+   * namespace key the kubelet gives a pod's containers.
+   */
+  private connectOut(address: string, port: number, podUid: string): Promise<StreamEnd | undefined> {
+    const pod = this.pods.get(podUid);
+    if (pod === undefined || this.stopping) return Promise.resolve(undefined);
+    const stream = this.nextOutStream--;
+    const end = new StreamEnd(stream, (m) => this.send(m as Unversioned<StreamMessage>), () => this.streams.delete(stream));
+    this.streams.set(stream, end);
+    return new Promise((resolve) => {
+      this.connects.set(stream, (error) => {
+        if (error === undefined) return resolve(end);
+        end.reset(false);
+        resolve(undefined);
+      });
+      this.send({ type: 'connect', stream, namespace: pod.namespace, address, port });
+    });
+  }
+
   // ---------------------------------------------------------------- stop
 
   private async stop(): Promise<void> {
@@ -449,6 +485,8 @@ class ContainerWorker {
         ...(this.spec.workingDir !== undefined ? { workingDir: this.spec.workingDir } : {}),
         ...(ports.length > 0 ? { ports } : {}),
         ...(memBytes !== undefined ? { memory: memBytes } : {}),
+        // The pod's containers share its address, and reach each other on localhost.
+        network: { namespace: this.pod.uid, address: this.pod.ip },
         mounts,
       });
       id = info.id;

@@ -69,6 +69,11 @@ export interface NodeHostOptions {
   readonly clock?: Clock;
   /** Shared by the cluster's nodes so that claims outlive nodes (default: one of this node's own). */
   readonly claims?: ClaimVolumes;
+  /**
+   * Where a container of this node connects when the address is not on the node (a pod
+   * IP elsewhere, a Service's cluster IP): the cluster resolves it. Default: refused.
+   */
+  readonly connect?: (address: string, port: number, namespace: string) => Promise<ForwardTarget>;
   /** The node's number: pod IPs are 10.244.<index>.<n>, the node's 10.0.0.<index + 1>. Default 0. */
   readonly index?: number;
   readonly capacity?: NodeCapacity;
@@ -197,6 +202,37 @@ export class NodeHost {
       });
       this.send({ type: 'dial', stream, namespace, name: podName, port });
     });
+  }
+
+  /**
+   * A container's outbound connect (protocol.ts `connect`): the cluster resolves the
+   * address (`connect` option) and the stream is joined to the target both ways, with
+   * flow control on the kubelet's side (streams.ts). The stream is registered before the
+   * answer, so the kubelet's first bytes, sent after `connected`, find it.
+   */
+  private async serveConnect(stream: number, address: string, port: number, namespace: string): Promise<void> {
+    const resolve = this.options.connect;
+    let target: ForwardTarget;
+    try {
+      if (resolve === undefined) throw new Error(`connect ${address}:${port}: connection refused (the node has no cluster network)`);
+      target = await resolve(address, port, namespace);
+    } catch (e) {
+      this.send({ type: 'connected', stream, error: (e as Error).message });
+      return;
+    }
+    if (!this.alive) {
+      target.close();
+      return;
+    }
+    const end = new StreamEnd(stream, (m) => this.send(m), () => this.streams.delete(stream));
+    this.streams.set(stream, end);
+    this.send({ type: 'connected', stream });
+    const closeBoth = (): void => {
+      target.close();
+      end.close();
+    };
+    void target.readable.pipeTo(end.writable).catch(closeBoth);
+    void end.readable.pipeTo(target.writable).catch(closeBoth);
   }
 
   /**
@@ -419,6 +455,9 @@ export class NodeHost {
       }
       case 'dialed':
         this.dials.get(m.stream)?.(m.error);
+        return;
+      case 'connect':
+        void this.serveConnect(m.stream, m.address, m.port, m.namespace);
         return;
       case 'wake':
         this.cancelWake?.();

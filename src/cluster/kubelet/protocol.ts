@@ -29,6 +29,11 @@
  *                                                  no container left: the master confirms)
  *   kubelet → `heartbeat` { now }, `metrics` { pods }, `event` { … }
  *   master  → `dial` { stream, namespace, name, port } ↔ kubelet → `dialed` { stream, error? }
+ *   kubelet → `connect` { stream, namespace, address, port } ↔ master → `connected` { stream, error? }
+ *                                                  (a container's outbound connect to an address
+ *                                                  not on this node: a pod IP elsewhere or a
+ *                                                  Service's cluster IP; the stream's id is
+ *                                                  negative, the master's own are positive)
  *   either  → `data` { stream, chunk } / `credit` { stream, bytes } / `end` { stream } /
  *             `reset` { stream }                   (a byte stream to a pod's port: see streams.ts)
  *   master  → `logs` { id, namespace, name, container? } ↔ kubelet → `logsResult` { id, text | error }
@@ -106,6 +111,14 @@ export interface DialMessage {
 export interface StopMessage {
   readonly v: V;
   readonly type: 'stop';
+}
+
+/** The master's answer to `connect`: the stream is open, or why not (nothing at the address, refused). */
+export interface ConnectedMessage {
+  readonly v: V;
+  readonly type: 'connected';
+  readonly stream: number;
+  readonly error?: string;
 }
 
 /** `kubectl logs`: the current run's output of one container of a pod (answered by `logsResult` with the same id). */
@@ -194,6 +207,17 @@ export interface LogsResultMessage {
   readonly error?: string;
 }
 
+/** A container on this node connects to `address:port` (not on this node); `namespace` is its pod's, for Service names. */
+export interface ConnectMessage {
+  readonly v: V;
+  readonly type: 'connect';
+  /** Negative: allocated by the kubelet. */
+  readonly stream: number;
+  readonly namespace: string;
+  readonly address: string;
+  readonly port: number;
+}
+
 export interface DialedMessage {
   readonly v: V;
   readonly type: 'dialed';
@@ -269,7 +293,7 @@ export interface ResetMessage {
 
 export type StreamMessage = DataMessage | CreditMessage | EndMessage | ResetMessage;
 
-export type ToKubelet = InitMessage | TimeMessage | PodsMessage | ImageMessage | VolumeMessage | DialMessage | StopMessage | LogsMessage | StreamMessage;
+export type ToKubelet = InitMessage | TimeMessage | PodsMessage | ImageMessage | VolumeMessage | DialMessage | ConnectedMessage | StopMessage | LogsMessage | StreamMessage;
 export type FromKubelet =
   | ReadyMessage
   | LogsResultMessage
@@ -281,6 +305,7 @@ export type FromKubelet =
   | ClaimMessage
   | UnclaimMessage
   | DialedMessage
+  | ConnectMessage
   | MetricsMessage
   | WakeMessage
   | StoppedMessage
