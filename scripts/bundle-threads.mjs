@@ -21,7 +21,16 @@ const ALLOWED = ['createRequire(import.meta.url)', 'createRequire$1(import.meta.
 export async function bundleThreads() {
   for (const input of THREAD_MODULES) {
     // The component transpiler stays a package import: loaded on first use only (platform/node/transpile.ts).
-    const bundle = await rolldown({ input: join(root, input), platform: 'node', logLevel: 'warn', external: ['@bytecodealliance/jco-transpile'] });
+    // msgpackr's plain entry, not its Node one: the Node entry looks for the native
+    // msgpackr-extract addon (file lookups, libc detection) in every thread, about 8 ms of
+    // a thread's start, for faster decoding of large strings that thread messages never carry.
+    const bundle = await rolldown({
+      input: join(root, input),
+      platform: 'node',
+      logLevel: 'warn',
+      external: ['@bytecodealliance/jco-transpile'],
+      resolve: { alias: { msgpackr: join(root, 'node_modules/msgpackr/index.js') } },
+    });
     const { output } = await bundle.write({ file: join(root, input.replace(/\.js$/, '.bundle.js')), format: 'esm' });
     await bundle.close();
     for (const chunk of output) {

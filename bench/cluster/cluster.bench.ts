@@ -8,7 +8,9 @@
  * - A 100-replica Deployment of the web example, from `apply` to 100 pods Ready (each a
  *   container on its own thread inside a kubelet; a readiness probe on /version). Floor:
  *   100 containers of the same image created and started straight on one `Runtime`,
- *   until each answers over its port (no store, scheduler or kubelet).
+ *   until each answers over its port (no store, scheduler or kubelet); and below that,
+ *   100 bare worker threads spawned and answering, the platform's own cost of the one
+ *   thread per container that issue #4 asks for.
  * - Node death: a node running a third of a 3-replica Deployment is killed; time until
  *   the Deployment has 3 Ready pods again, with `podEvictionTimeout: 0` (the mechanism:
  *   NotReady at once, eviction, a new pod scheduled and started). Kubernetes' defaults
@@ -109,7 +111,15 @@ for (let i = 0; i < 3; i++) {
   directMs.push(performance.now() - t);
   await runtime.close();
 }
-table('A 100-replica Deployment, apply → 100 pods Ready (goal ≤ 1 s)', [row('skiff Cluster, 3 nodes', applyMs), row('100 containers started on one Runtime, each answering', directMs)]);
+const bareMs: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const t = performance.now();
+  const ws = Array.from({ length: 100 }, () => new Worker(echo, { eval: true }));
+  await Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage('ready?'); })));
+  bareMs.push(performance.now() - t);
+  await Promise.all(ws.map((w) => w.terminate()));
+}
+table('A 100-replica Deployment, apply → 100 pods Ready (goal ≤ 1 s)', [row('skiff Cluster, 3 nodes', applyMs), row('100 containers started on one Runtime, each answering', directMs), row('100 bare worker threads spawned and answering', bareMs)]);
 
 // ---------------------------------------------------------------- node death
 

@@ -102,6 +102,9 @@ export class Connection implements ExtraDescriptor {
 }
 
 export class GuestNet {
+  /** Dial entries whose socket was dropped before the outcome was read: freed (and their connection closed) once complete. */
+  private readonly abandoned = new Set<number>();
+
   constructor(readonly arena: Arena) {}
 
   /**
@@ -110,6 +113,7 @@ export class GuestNet {
    * undefined when too many connects are in progress. Never blocks.
    */
   dial(address: number, port: number): number | undefined {
+    this.sweep();
     const entry = this.arena.dial(address, port);
     return entry < 0 ? undefined : entry;
   }
@@ -126,6 +130,27 @@ export class GuestNet {
       return 'refused';
     }
     return 'pending';
+  }
+
+  /** Whether a dial has completed (its outcome is ready to read). */
+  dialDone(entry: number): boolean {
+    const { state } = this.arena.dialState(entry);
+    return state === DIAL_CONNECTED || state === DIAL_REFUSED;
+  }
+
+  /** The socket of a dial in progress was dropped: its connection, if it comes, is closed at once. */
+  abandon(entry: number): void {
+    this.abandoned.add(entry);
+    this.sweep();
+  }
+
+  private sweep(): void {
+    for (const entry of this.abandoned) {
+      const outcome = this.dialOutcome(entry);
+      if (outcome === 'pending') continue;
+      this.abandoned.delete(entry);
+      if (outcome !== 'refused') outcome.close();
+    }
   }
 
   /** One listening socket per port of the layout, in order: the guest's fds 3, 4, …. */

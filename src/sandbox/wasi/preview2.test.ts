@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Arena } from '../net/arena.js';
+import { Arena, SLOT_GUEST_RELEASED, SLOT_IN_USE } from '../net/arena.js';
 import { GuestNet } from '../net/guest.js';
 import { GuestEnd, Preview2, type Preview2Options } from './preview2.js';
 
@@ -103,6 +103,19 @@ describe('Preview2 host (wasi 0.2 as jco calls it)', () => {
     expect(dial).toEqual({ entry: 0, address: (10 << 24) | (88 << 16) | 2, port: 80 });
     arena.completeDial(0, -1);
     expect(code(() => sock.finishConnect?.())).toBe('connection-refused');
+
+    // A socket dropped while its connect is in flight: the connection that then arrives is closed, the entry freed.
+    const dropped = call(i('wasi:sockets/tcp-create-socket'), 'createTcpSocket', 'ipv4') as Record<string | symbol, (...a: unknown[]) => unknown>;
+    dropped.startConnect?.(net, v4(80));
+    const [inFlight] = arena.takeDials();
+    const dispose = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
+    dropped[dispose]?.();
+    arena.setSlotState(1, SLOT_IN_USE);
+    arena.completeDial(inFlight?.entry as number, 1);
+    const next = call(i('wasi:sockets/tcp-create-socket'), 'createTcpSocket', 'ipv4') as Record<string, (...a: unknown[]) => unknown>;
+    next.startConnect?.(net, v4(80));
+    expect(arena.slotState(1) & SLOT_GUEST_RELEASED).toBe(SLOT_GUEST_RELEASED);
+    expect(arena.takeDials().map((d) => d.entry)).toEqual([inFlight?.entry]);
 
     const listener = call(i('wasi:sockets/tcp-create-socket'), 'createTcpSocket', 'ipv4') as Record<string, (...a: unknown[]) => unknown>;
     expect(code(() => listener.startListen?.())).toBe('invalid-state');

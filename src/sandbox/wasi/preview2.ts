@@ -464,7 +464,7 @@ export class Preview2 {
         return new Pollable({
           ready: () => {
             const st = this.state;
-            if (st.s === 'connecting') return (o.net as NonNullable<Preview2Options['net']>).guest.arena.dialState(st.entry).state >= 3;
+            if (st.s === 'connecting') return (o.net as NonNullable<Preview2Options['net']>).guest.dialDone(st.entry);
             if (st.s === 'listening') return st.listener.ready('read').ready;
             return true;
           },
@@ -479,6 +479,7 @@ export class Preview2 {
         const st = this.state;
         if (st.s === 'connected') st.conn.close();
         else if (st.s === 'connect-ready' && st.conn !== 'refused') st.conn.close();
+        else if (st.s === 'connecting') o.net?.guest.abandon(st.entry);
         this.state = { s: 'closed' };
       }
     }
