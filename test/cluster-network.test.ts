@@ -1,7 +1,7 @@
 /**
  * Pod networking in the cluster (issues #5 and #6): a pod's containers share its
  * address and reach each other on localhost; a pod reaches a pod on another node by its
- * IP, and a Service by its cluster IP — through the kubelets and the master, never a real
+ * IP, and a Service by its cluster IP or its name (cluster DNS) — through the kubelets and the master, never a real
  * socket. The client is the `connect` component (guests/c/p2/connect.c, WASI 0.2 sockets).
  */
 import { readFile } from 'node:fs/promises';
@@ -74,6 +74,14 @@ describe('pod networking', () => {
     const bySvc = await client('by-svc', 'node-1', [clusterIP, '8080', GET]);
     expect(bySvc.out).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
     expect(bySvc.exitCode).toBe(0);
+
+    // Cluster DNS: the Service's name, short and long, resolves to its cluster IP.
+    for (const [pod, name] of [['by-name', 'web'], ['by-fqdn', 'web.default.svc.cluster.local']] as const) {
+      const byName = await client(pod, 'node-1', [name, '8080', GET]);
+      expect(byName.out).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+      expect(byName.exitCode).toBe(0);
+    }
+    expect(await client('unknown', 'node-1', ['nothing', '80', GET])).toEqual({ exitCode: 1, out: 'resolve: name-unresolvable\n' });
 
     const refused = await client('refused', 'node-1', [ip, '81', GET]);
     expect(refused.out).toBe('connect: connection-refused\n');

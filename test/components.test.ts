@@ -114,9 +114,21 @@ describe('a WASI 0.2 component connects to containers over the virtual network',
     await runtime.remove('deaf', { force: true });
   });
 
+  it('looks names up: a container name gives its address (as Docker does); an unknown name is name-unresolvable', async () => {
+    await runtime.create({ image: 'web:test', name: 'web-named' });
+    await runtime.start('web-named');
+    const r = await runConnect(['web-named', '80', GET]);
+    expect(r.out).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+    expect(r.exitCode).toBe(0);
+    expect(await runConnect(['localhost', '80', GET])).toEqual({ exitCode: 1, out: 'connect: connection-refused\n' });
+    expect(await runConnect(['no-such-container', '80', GET])).toEqual({ exitCode: 1, out: 'resolve: name-unresolvable\n' });
+    expect(await runConnect(['bad..name', '80', GET])).toEqual({ exitCode: 1, out: 'resolve: invalid-argument\n' });
+    await runtime.remove('web-named', { force: true });
+  });
+
   it('a component with a bad argument says how to use it and exits 1 (wasi:cli/run returned err)', async () => {
-    const r = await runConnect(['not-an-address', '80']);
-    expect(r.out).toBe('usage: connect IPV4-ADDRESS PORT [MESSAGE]\n');
+    const r = await runConnect(['10.88.0.1', 'eighty']);
+    expect(r.out).toBe('usage: connect HOST PORT [MESSAGE]\n');
     expect(r.exitCode).toBe(1);
   });
 });

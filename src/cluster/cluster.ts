@@ -413,6 +413,20 @@ export class Cluster {
   }
 
   /**
+   * A pod's name lookup, as cluster DNS answers it: a Service name (`web`, `web.shop`,
+   * `web.shop.svc`, `web.shop.svc.cluster.local`, relative to the pod's namespace) gives
+   * its cluster IP; a headless Service's gives its ready pods' IPs. Anything else: none.
+   */
+  private resolveFromPod(name: string, namespace: string): string[] {
+    const svc = this.proxy.lookup(name, namespace);
+    if (svc === undefined) return [];
+    const ip = svc.spec?.clusterIP;
+    if (ip !== undefined && ip !== '' && ip !== 'None') return [ip];
+    const ep = this.list<KubeObject & { subsets?: { addresses?: { ip: string }[] }[] }>('Endpoints', { namespace: svc.metadata.namespace ?? 'default' }).find((e) => e.metadata.name === svc.metadata.name);
+    return (ep?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip));
+  }
+
+  /**
    * `kubectl logs`: what a pod's container (its only one by default) wrote to stdout and
    * stderr in its current run. Rejects when the pod is not running on a live node.
    */
@@ -476,6 +490,7 @@ export class Cluster {
       ...(this.options.heartbeatSeconds !== undefined ? { heartbeatSeconds: this.options.heartbeatSeconds } : {}),
       onEvent: (e) => void this.recordNodeEvent(e),
       connect: (address, port, namespace) => this.connectFromPod(address, port, namespace),
+      resolve: (name, namespace) => this.resolveFromPod(name, namespace),
     });
     this.hosts.set(name, host);
     return this.get<Node>('Node', name, '');

@@ -137,6 +137,11 @@ export interface RuntimeOptions {
    * container's namespace key. Undefined (or no option): refused.
    */
   readonly dial?: (address: string, port: number, namespace: string) => Promise<VirtualConnection | undefined>;
+  /**
+   * A container's name lookup when the name is no container of this runtime (a kubelet:
+   * Service names): IPv4 addresses, none when unknown. `namespace` as for `dial`.
+   */
+  readonly resolve?: (name: string, namespace: string) => Promise<readonly string[]>;
   /** Where image refs are resolved and commits go. */
   readonly store?: ImageStore;
   /** Idle threads kept warm (default 2). */
@@ -406,6 +411,7 @@ export class Runtime {
   /** Virtual network namespaces by key, and by address (see `ContainerSpec.network`). */
   private readonly netns = new Map<string, Netns>();
   private readonly dialOut: RuntimeOptions['dial'];
+  private readonly resolveOut: RuntimeOptions['resolve'];
   private readonly byAddress = new Map<string, Netns>();
   private nextAddress = 2;
   private readonly compiled = new Map<string, Promise<Compiled>>();
@@ -422,6 +428,7 @@ export class Runtime {
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.execCallTimeoutMs = options.execCallTimeoutMs ?? DEFAULT_EXEC_CALL_TIMEOUT_MS;
     this.dialOut = options.dial;
+    this.resolveOut = options.resolve;
     this.pool = new ThreadPool(this.platform, options.threadModule ?? THREAD_MODULE, options.poolSize);
   }
 
@@ -755,6 +762,25 @@ export class Runtime {
     };
   }
 
+  /**
+   * A name lookup of a container in `from` (net/host.ts `Resolver`): a container name of
+   * this runtime gives its address (Docker's embedded DNS), anything else goes to the
+   * `resolve` option. Names are case-insensitive.
+   */
+  private resolveFrom(from: Netns): (name: string) => Promise<readonly number[]> {
+    const toU32 = (dotted: string): number | undefined => {
+      const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(dotted);
+      if (m === null) return undefined;
+      const parts = m.slice(1).map(Number);
+      return parts.every((p) => p <= 255) ? ((((parts[0] as number) << 24) | ((parts[1] as number) << 16) | ((parts[2] as number) << 8) | (parts[3] as number)) >>> 0) : undefined;
+    };
+    return async (name) => {
+      const local = this.names.get(name) ?? [...this.names.values()].find((c) => c.name.toLowerCase() === name.toLowerCase().replace(/\.$/, ''));
+      const found = local !== undefined ? [local.netns.address] : ((await this.resolveOut?.(name, from.key)) ?? []);
+      return found.map(toU32).filter((a): a is number => a !== undefined);
+    };
+  }
+
   /** Opens the run's network before its thread starts; false if the run ended meanwhile. A host port that cannot be opened ends the run (128) and throws. */
   private async openNetwork(c: Container, run: Run): Promise<boolean> {
     let network: RunNetwork;
@@ -770,7 +796,7 @@ export class Runtime {
       void network.close();
       return false;
     }
-    if (c.compiled.dials === true) network.host.enableDial(this.dialFrom(c.netns));
+    if (c.compiled.dials === true) network.host.enableDial(this.dialFrom(c.netns), this.resolveFrom(c.netns));
     run.network = network;
     return true;
   }

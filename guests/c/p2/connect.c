@@ -2,9 +2,10 @@
  * connect: a WASI 0.2 command component (no libc) that opens one TCP connection
  * through wasi:sockets, the way a wasm32-wasip2 program's connect() does.
  *
- *   connect ADDR PORT [MESSAGE]
+ *   connect HOST PORT [MESSAGE]
  *
- * ADDR is an IPv4 address (dotted quad). It connects to ADDR:PORT, writes MESSAGE
+ * HOST is an IPv4 address (dotted quad) or a name, looked up with wasi:sockets'
+ * ip-name-lookup (the first IPv4 address it gives is used). It connects to ADDR:PORT, writes MESSAGE
  * (with "\n" as escape for a newline and "\r" for a carriage return), shuts down its
  * sending side, then copies everything it receives to stdout until the peer closes.
  * Exit status 0 after a clean close; 1 with "connect: <error-code>" (or another
@@ -42,6 +43,12 @@ IMPORT("wasi:sockets/tcp@0.2.0", "[method]tcp-socket.finish-connect") void tcp_f
 IMPORT("wasi:sockets/tcp@0.2.0", "[method]tcp-socket.subscribe") int32_t tcp_subscribe(int32_t self);
 IMPORT("wasi:sockets/tcp@0.2.0", "[method]tcp-socket.shutdown") void tcp_shutdown(int32_t self, int32_t how, int32_t ret);
 IMPORT("wasi:sockets/tcp@0.2.0", "[resource-drop]tcp-socket") void tcp_drop(int32_t self);
+IMPORT("wasi:sockets/ip-name-lookup@0.2.0", "resolve-addresses")
+void resolve_addresses(int32_t network, int32_t name, int32_t name_len, int32_t ret);
+IMPORT("wasi:sockets/ip-name-lookup@0.2.0", "[method]resolve-address-stream.resolve-next-address")
+void resolve_next_address(int32_t self, int32_t ret);
+IMPORT("wasi:sockets/ip-name-lookup@0.2.0", "[method]resolve-address-stream.subscribe") int32_t resolve_subscribe(int32_t self);
+IMPORT("wasi:sockets/ip-name-lookup@0.2.0", "[resource-drop]resolve-address-stream") void resolve_drop(int32_t self);
 
 /* wasi:sockets/network error-code, in the WIT's order. */
 static const char *const ERROR_CODES[] = {
@@ -155,18 +162,52 @@ static size_t unescape(struct str s, char *buf, size_t cap) {
     return n;
 }
 
+/* The first IPv4 address of `name` (ip-name-lookup); 0 on success, else the error code + 1. */
+static int lookup(int32_t network, struct str name, int32_t out[4]) {
+    resolve_addresses(network, (int32_t)(uintptr_t)name.ptr, (int32_t)name.len, RET);
+    if (RET_U8(0) != 0) return RET_U8(4) + 1;
+    int32_t stream = RET_I32(4);
+    int result = 18 + 1; /* name-unresolvable: no IPv4 address among the answers */
+    for (;;) {
+        /* result<option<ip-address>, error-code>: tag @0; ok: option tag @2, ip-address tag @4, ipv4 bytes @6..9; err: code @2 */
+        resolve_next_address(stream, RET);
+        if (RET_U8(0) != 0) {
+            if (RET_U8(2) != ERROR_WOULD_BLOCK) {
+                result = RET_U8(2) + 1;
+                break;
+            }
+            int32_t ready = resolve_subscribe(stream);
+            pollable_block(ready);
+            pollable_drop(ready);
+            continue;
+        }
+        if (RET_U8(2) == 0) break; /* none: no more addresses */
+        if (RET_U8(4) == 0) {
+            for (int i = 0; i < 4; i++) out[i] = RET_U8(6 + i);
+            result = 0;
+            break;
+        }
+    }
+    resolve_drop(stream);
+    return result;
+}
+
 static int run(void) {
     stdout_stream = get_stdout();
     env_get_arguments(RET);
     struct str *argv = (struct str *)(uintptr_t)RET_I32(0);
     size_t argc = (size_t)RET_I32(4);
     int32_t ip[4], port;
-    if (argc < 3 || parse_ipv4(argv[1], ip) != 0 || parse_port(argv[2], &port) != 0) {
-        print("usage: connect IPV4-ADDRESS PORT [MESSAGE]\n");
+    if (argc < 3 || argv[1].len == 0 || parse_port(argv[2], &port) != 0) {
+        print("usage: connect HOST PORT [MESSAGE]\n");
         return 2;
     }
 
     int32_t network = instance_network();
+    if (parse_ipv4(argv[1], ip) != 0) {
+        int e = lookup(network, argv[1], ip);
+        if (e != 0) return fail("resolve", (unsigned)(e - 1));
+    }
     create_tcp_socket(0 /* ipv4 */, RET);
     if (RET_U8(0) != 0) return fail("create-tcp-socket", RET_U8(4));
     int32_t sock = RET_I32(4);

@@ -135,6 +135,7 @@ export class Kubelet {
       poolSize: options.poolSize ?? 1,
       ...(options.threadModule !== undefined ? { threadModule: options.threadModule } : {}),
       dial: (address, port, podUid) => this.connectOut(address, port, podUid),
+      resolve: (name, podUid) => this.resolveOut(name, podUid),
     });
     port.onMessage((raw) => {
       try {
@@ -174,7 +175,8 @@ export class Kubelet {
         this.sync(m.pods);
         return;
       case 'image':
-      case 'volume': {
+      case 'volume':
+      case 'resolved': {
         const done = this.requests.get(m.id);
         this.requests.delete(m.id);
         done?.(m, handles);
@@ -394,6 +396,14 @@ export class Kubelet {
       });
       this.send({ type: 'connect', stream, namespace: pod.namespace, address, port });
     });
+  }
+
+  /** A container's name lookup (runtime.ts `resolve` option), answered by the master: Service names of the pod's namespace. */
+  private async resolveOut(name: string, podUid: string): Promise<readonly string[]> {
+    const pod = this.pods.get(podUid);
+    if (pod === undefined || this.stopping) return [];
+    const { message } = await this.request({ type: 'resolve', id: this.nextRequest++, namespace: pod.namespace, name });
+    return message.type === 'resolved' ? message.addresses : [];
   }
 
   // ---------------------------------------------------------------- stop

@@ -74,6 +74,8 @@ export interface NodeHostOptions {
    * IP elsewhere, a Service's cluster IP): the cluster resolves it. Default: refused.
    */
   readonly connect?: (address: string, port: number, namespace: string) => Promise<ForwardTarget>;
+  /** A container's name lookup (a Service name), in its pod's namespace: IPv4 addresses, none when unknown. */
+  readonly resolve?: (name: string, namespace: string) => readonly string[];
   /** The node's number: pod IPs are 10.244.<index>.<n>, the node's 10.0.0.<index + 1>. Default 0. */
   readonly index?: number;
   readonly capacity?: NodeCapacity;
@@ -459,6 +461,16 @@ export class NodeHost {
       case 'connect':
         void this.serveConnect(m.stream, m.address, m.port, m.namespace);
         return;
+      case 'resolve': {
+        let addresses: readonly string[] = [];
+        try {
+          addresses = this.options.resolve?.(m.name, m.namespace) ?? [];
+        } catch {
+          addresses = [];
+        }
+        this.send({ type: 'resolved', id: m.id, addresses });
+        return;
+      }
       case 'wake':
         this.cancelWake?.();
         this.cancelWake = m.at === undefined ? undefined : this.clock.setTimer(m.at - this.clock.now(), () => this.send({ type: 'time', now: this.clock.now() }));

@@ -36,6 +36,9 @@
  *                                                  negative, the master's own are positive)
  *   either  → `data` { stream, chunk } / `credit` { stream, bytes } / `end` { stream } /
  *             `reset` { stream }                   (a byte stream to a pod's port: see streams.ts)
+ *   kubelet → `resolve` { id, namespace, name } ↔ master → `resolved` { id, addresses }
+ *                                                  (a container's name lookup: a Service's
+ *                                                  cluster IP, or a headless one's pod IPs)
  *   master  → `logs` { id, namespace, name, container? } ↔ kubelet → `logsResult` { id, text | error }
  *   master  → `stop`  ↔ kubelet → `stopped`        (graceful: every container killed)
  */
@@ -111,6 +114,14 @@ export interface DialMessage {
 export interface StopMessage {
   readonly v: V;
   readonly type: 'stop';
+}
+
+/** The master's answer to `resolve`: IPv4 addresses (none: the name resolves to nothing). */
+export interface ResolvedMessage {
+  readonly v: V;
+  readonly type: 'resolved';
+  readonly id: number;
+  readonly addresses: readonly string[];
 }
 
 /** The master's answer to `connect`: the stream is open, or why not (nothing at the address, refused). */
@@ -207,6 +218,15 @@ export interface LogsResultMessage {
   readonly error?: string;
 }
 
+/** A container of a pod in `namespace` looks up `name` (a Service name, in Kubernetes' DNS forms). */
+export interface ResolveMessage {
+  readonly v: V;
+  readonly type: 'resolve';
+  readonly id: number;
+  readonly namespace: string;
+  readonly name: string;
+}
+
 /** A container on this node connects to `address:port` (not on this node); `namespace` is its pod's, for Service names. */
 export interface ConnectMessage {
   readonly v: V;
@@ -293,7 +313,7 @@ export interface ResetMessage {
 
 export type StreamMessage = DataMessage | CreditMessage | EndMessage | ResetMessage;
 
-export type ToKubelet = InitMessage | TimeMessage | PodsMessage | ImageMessage | VolumeMessage | DialMessage | ConnectedMessage | StopMessage | LogsMessage | StreamMessage;
+export type ToKubelet = InitMessage | TimeMessage | PodsMessage | ImageMessage | VolumeMessage | DialMessage | ConnectedMessage | ResolvedMessage | StopMessage | LogsMessage | StreamMessage;
 export type FromKubelet =
   | ReadyMessage
   | LogsResultMessage
@@ -306,6 +326,7 @@ export type FromKubelet =
   | UnclaimMessage
   | DialedMessage
   | ConnectMessage
+  | ResolveMessage
   | MetricsMessage
   | WakeMessage
   | StoppedMessage

@@ -15,6 +15,9 @@
  *   for the connection and sets the entry CONNECTED (with the slot) or REFUSED; the guest
  *   reads the outcome and frees the entry. The guest allocates entries, the host only
  *   completes them, so neither needs a lock;
+ * - resolve entries: name lookups (`ip-name-lookup.resolve-addresses`), the same way: the
+ *   guest writes the name (UTF-8, at most RESOLVE_NAME_BYTES) and sets REQUESTED; the host
+ *   answers with up to RESOLVE_ADDRESSES IPv4 addresses (RESOLVED) or UNRESOLVABLE;
  * - one accept queue per listening port: a ring of slot numbers, filled by the host,
  *   drained by `sock_accept`;
  * - connection slots: each a state word and two byte rings (host→guest, guest→host).
@@ -39,6 +42,19 @@ export const DIAL_REFUSED = 4;
 /** Outbound connects in progress at once, per container. */
 export const DIAL_ENTRIES = 16;
 const DIAL_WORDS = 4; // state, IPv4 address (big-endian u32), port, slot
+
+export const RESOLVE_REQUESTED = 1;
+export const RESOLVE_TAKEN = 2;
+export const RESOLVE_DONE = 3;
+/** Name lookups in progress at once, per container. */
+export const RESOLVE_ENTRIES = 4;
+/** The longest name looked up (a DNS name is at most 253). */
+export const RESOLVE_NAME_BYTES = 256;
+/** Addresses one lookup answers with, at most. */
+export const RESOLVE_ADDRESSES = 8;
+// state, name length, address count (-1: unresolvable), the addresses, then the name's bytes
+const RESOLVE_WORDS = 3 + RESOLVE_ADDRESSES + RESOLVE_NAME_BYTES / 4;
+const RESOLVE_BASE = CTRL_WORDS + DIAL_ENTRIES * DIAL_WORDS;
 
 export const SLOT_FREE = 0;
 export const SLOT_IN_USE = 1;
@@ -71,7 +87,7 @@ export class Arena {
     readonly layout: ArenaLayout,
   ) {
     const { ports, slots, backlog } = layout;
-    this.listenerBase = CTRL_WORDS + DIAL_ENTRIES * DIAL_WORDS;
+    this.listenerBase = RESOLVE_BASE + RESOLVE_ENTRIES * RESOLVE_WORDS;
     this.slotBase = this.listenerBase + ports.length * (2 + backlog);
     const totalWords = this.slotBase + slots * (1 + 2 * RING_WORDS);
     this.dataBase = totalWords * 4;
@@ -88,7 +104,7 @@ export class Arena {
 
   /** A new, zeroed arena for `layout`. */
   static create(layout: ArenaLayout): Arena {
-    const words = CTRL_WORDS + DIAL_ENTRIES * DIAL_WORDS + layout.ports.length * (2 + layout.backlog) + layout.slots * (1 + 2 * RING_WORDS);
+    const words = RESOLVE_BASE + RESOLVE_ENTRIES * RESOLVE_WORDS + layout.ports.length * (2 + layout.backlog) + layout.slots * (1 + 2 * RING_WORDS);
     const buffer = new SharedArrayBuffer(words * 4 + layout.slots * 2 * layout.ringBytes);
     return new Arena(buffer, layout);
   }
@@ -175,6 +191,56 @@ export class Arena {
     const w = CTRL_WORDS + entry * DIAL_WORDS;
     Atomics.store(this.words, w + 3, slot);
     Atomics.store(this.words, w, slot >= 0 ? DIAL_CONNECTED : DIAL_REFUSED);
+    this.wakeGuest();
+  }
+
+  /** Guest: requests the addresses of `name` (UTF-8, at most RESOLVE_NAME_BYTES); the entry, or -1 when all are in use. */
+  resolve(name: Uint8Array): number {
+    for (let e = 0; e < RESOLVE_ENTRIES; e++) {
+      const w = RESOLVE_BASE + e * RESOLVE_WORDS;
+      if (Atomics.load(this.words, w) !== DIAL_FREE) continue;
+      this.bytes.set(name.subarray(0, RESOLVE_NAME_BYTES), (w + 3 + RESOLVE_ADDRESSES) * 4);
+      Atomics.store(this.words, w + 1, Math.min(name.length, RESOLVE_NAME_BYTES));
+      Atomics.store(this.words, w, RESOLVE_REQUESTED);
+      this.ringDoorbell();
+      return e;
+    }
+    return -1;
+  }
+  /** Guest: undefined while pending; then the addresses (big-endian u32s; none: unresolvable), and the entry is free again. */
+  resolved(entry: number): number[] | undefined {
+    const w = RESOLVE_BASE + entry * RESOLVE_WORDS;
+    if (Atomics.load(this.words, w) !== RESOLVE_DONE) return undefined;
+    const count = Math.max(0, Atomics.load(this.words, w + 2));
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) out.push(Atomics.load(this.words, w + 3 + i) >>> 0);
+    Atomics.store(this.words, w, DIAL_FREE);
+    return out;
+  }
+  /** Guest: a lookup entry's state. */
+  resolveState(entry: number): number {
+    return Atomics.load(this.words, RESOLVE_BASE + entry * RESOLVE_WORDS);
+  }
+  /** Host: the REQUESTED lookups, each marked TAKEN, with their names. */
+  takeResolves(): { entry: number; name: string }[] {
+    const out: { entry: number; name: string }[] = [];
+    for (let e = 0; e < RESOLVE_ENTRIES; e++) {
+      const w = RESOLVE_BASE + e * RESOLVE_WORDS;
+      if (Atomics.compareExchange(this.words, w, RESOLVE_REQUESTED, RESOLVE_TAKEN) !== RESOLVE_REQUESTED) continue;
+      const length = Atomics.load(this.words, w + 1);
+      // A copy: TextDecoder refuses views of shared memory.
+      const name = new TextDecoder().decode(this.bytes.slice((w + 3 + RESOLVE_ADDRESSES) * 4, (w + 3 + RESOLVE_ADDRESSES) * 4 + length));
+      out.push({ entry: e, name });
+    }
+    return out;
+  }
+  /** Host: answers a TAKEN lookup with up to RESOLVE_ADDRESSES addresses (none: unresolvable); wakes the guest. */
+  completeResolve(entry: number, addresses: readonly number[]): void {
+    const w = RESOLVE_BASE + entry * RESOLVE_WORDS;
+    const n = Math.min(addresses.length, RESOLVE_ADDRESSES);
+    for (let i = 0; i < n; i++) Atomics.store(this.words, w + 3 + i, (addresses[i] as number) | 0);
+    Atomics.store(this.words, w + 2, n);
+    Atomics.store(this.words, w, RESOLVE_DONE);
     this.wakeGuest();
   }
 

@@ -14,7 +14,7 @@
 import { wasi } from '@bjorn3/browser_wasi_shim';
 import { EAGAIN, EPIPE, ENOTCONN, type Errno } from '../../layers/errno.js';
 import type { ExtraDescriptor, Waiter } from '../wasi/options.js';
-import { type Arena, CTRL_WAKE, DIAL_CONNECTED, DIAL_REFUSED, SLOT_GUEST_RELEASED } from './arena.js';
+import { type Arena, CTRL_WAKE, DIAL_CONNECTED, DIAL_REFUSED, RESOLVE_DONE, SLOT_GUEST_RELEASED } from './arena.js';
 import { RING_CLOSED, RING_END } from './ring.js';
 
 export class Listener implements ExtraDescriptor {
@@ -104,6 +104,7 @@ export class Connection implements ExtraDescriptor {
 export class GuestNet {
   /** Dial entries whose socket was dropped before the outcome was read: freed (and their connection closed) once complete. */
   private readonly abandoned = new Set<number>();
+  private readonly abandonedResolves = new Set<number>();
 
   constructor(readonly arena: Arena) {}
 
@@ -132,6 +133,29 @@ export class GuestNet {
     return 'pending';
   }
 
+  /** Starts a lookup of `name`; the entry for `resolved`, or undefined when too many are in progress. Never blocks. */
+  resolve(name: string): number | undefined {
+    this.sweep();
+    const entry = this.arena.resolve(new TextEncoder().encode(name));
+    return entry < 0 ? undefined : entry;
+  }
+
+  /** A lookup's addresses (big-endian u32s; none: unresolvable), or undefined while pending; the entry is freed once read. */
+  resolved(entry: number): number[] | undefined {
+    return this.arena.resolved(entry);
+  }
+
+  /** Whether a lookup has its answer (without reading it). */
+  resolveDone(entry: number): boolean {
+    return this.arena.resolveState(entry) === RESOLVE_DONE;
+  }
+
+  /** The lookup's stream was dropped before its answer: the entry is freed once the answer comes. */
+  abandonResolve(entry: number): void {
+    this.abandonedResolves.add(entry);
+    this.sweep();
+  }
+
   /** Whether a dial has completed (its outcome is ready to read). */
   dialDone(entry: number): boolean {
     const { state } = this.arena.dialState(entry);
@@ -145,6 +169,7 @@ export class GuestNet {
   }
 
   private sweep(): void {
+    for (const entry of this.abandonedResolves) if (this.arena.resolved(entry) !== undefined) this.abandonedResolves.delete(entry);
     for (const entry of this.abandoned) {
       const outcome = this.dialOutcome(entry);
       if (outcome === 'pending') continue;

@@ -37,6 +37,9 @@ export class ConnectionClosedError extends Error {}
  */
 export type Dialer = (address: number, port: number) => Promise<VirtualConnection | undefined>;
 
+/** Resolves a name the guest looks up to IPv4 addresses (big-endian u32s); none: unresolvable. */
+export type Resolver = (name: string) => Promise<readonly number[]>;
+
 interface Pending {
   readonly listener: number;
   readonly slot: number;
@@ -50,6 +53,7 @@ export class ContainerNetwork {
   private looping = false;
   private stopped = false;
   private dialer: Dialer | undefined;
+  private resolver: Resolver | undefined;
 
   constructor(readonly arena: Arena) {}
 
@@ -76,14 +80,26 @@ export class ContainerNetwork {
   }
 
   /**
-   * Serves the guest's outbound connects through `dialer` from now on (the loop then runs
-   * for as long as the network does). Each connect gets a slot of this arena, joined both
+   * Serves the guest's outbound connects through `dialer`, and its name lookups through
+   * `resolver` (none: every name is unresolvable), from now on (the loop then runs for as
+   * long as the network does). Each connect gets a slot of this arena, joined both
    * ways to the dialled connection with back-pressure; either side's end or failure ends
    * the other.
    */
-  enableDial(dialer: Dialer): void {
+  enableDial(dialer: Dialer, resolver?: Resolver): void {
     this.dialer = dialer;
+    this.resolver = resolver;
     this.ensureLoop();
+  }
+
+  private async serveResolve(entry: number, name: string, resolver: Resolver | undefined): Promise<void> {
+    let addresses: readonly number[] = [];
+    try {
+      addresses = resolver === undefined ? [] : await resolver(name);
+    } catch {
+      addresses = [];
+    }
+    if (!this.stopped) this.arena.completeResolve(entry, addresses);
   }
 
   private async serveDial(entry: number, address: number, port: number, dialer: Dialer): Promise<void> {
@@ -322,7 +338,10 @@ export class ContainerNetwork {
       this.reclaim();
       this.wakeAll();
       const dialer = this.dialer;
-      if (dialer !== undefined) for (const d of this.arena.takeDials()) void this.serveDial(d.entry, d.address, d.port, dialer);
+      if (dialer !== undefined) {
+        for (const d of this.arena.takeDials()) void this.serveDial(d.entry, d.address, d.port, dialer);
+        for (const r of this.arena.takeResolves()) void this.serveResolve(r.entry, r.name, this.resolver);
+      }
       // Idle: nothing open, nobody waiting, and no outbound connects to serve.
       if (this.open.size === 0 && this.waiters.length === 0 && this.pending.length === 0 && dialer === undefined) {
         this.looping = false;

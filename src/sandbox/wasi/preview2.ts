@@ -484,15 +484,41 @@ export class Preview2 {
       }
     }
 
+    type IpAddress = { tag: 'ipv4'; val: [number, number, number, number] };
+    const ipOf = (a: number): IpAddress => ({ tag: 'ipv4', val: [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255] });
+
+    /** A lookup: its addresses at once (literals, localhost), or a pending resolve entry of the arena. */
     class ResolveAddressStream {
-      constructor(private readonly addresses: { tag: 'ipv4'; val: [number, number, number, number] }[]) {}
-      resolveNextAddress(): { tag: 'ipv4'; val: [number, number, number, number] } | undefined {
+      private addresses: IpAddress[] | undefined;
+      constructor(
+        known: IpAddress[] | undefined,
+        private readonly entry?: number,
+        /** The error of the first resolve-next-address, when the lookup could not even start. */
+        private failure?: string,
+      ) {
+        this.addresses = known;
+      }
+      resolveNextAddress(): IpAddress | undefined {
+        if (this.failure !== undefined) {
+          const f = this.failure;
+          this.failure = undefined;
+          throw f;
+        }
+        if (this.addresses === undefined) {
+          const found = (o.net as NonNullable<Preview2Options['net']>).guest.resolved(this.entry as number);
+          if (found === undefined) throw 'would-block';
+          this.addresses = found.map(ipOf);
+          // wasmtime: an unknown name is an error of the first resolve-next-address.
+          if (this.addresses.length === 0) throw 'name-unresolvable';
+        }
         return this.addresses.shift();
       }
       subscribe(): Pollable {
-        return new Pollable({ ready: () => true });
+        return new Pollable({ ready: () => this.addresses !== undefined || (o.net as NonNullable<Preview2Options['net']>).guest.resolveDone(this.entry as number) });
       }
-      [DISPOSE](): void {}
+      [DISPOSE](): void {
+        if (this.addresses === undefined && this.entry !== undefined) o.net?.guest.abandonResolve(this.entry);
+      }
     }
 
     class UdpSocket {
@@ -590,11 +616,16 @@ export class Preview2 {
       'wasi:sockets/ip-name-lookup': {
         ResolveAddressStream,
         resolveAddresses: (_network: Network, name: string) => {
-          if (name === 'localhost') return new ResolveAddressStream([{ tag: 'ipv4', val: [127, 0, 0, 1] }]);
+          if (name.toLowerCase() === 'localhost') return new ResolveAddressStream([ipOf(0x7f000001)]);
           const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name);
           if (m !== null && m.slice(1).every((x) => Number(x) <= 255)) return new ResolveAddressStream([{ tag: 'ipv4', val: m.slice(1).map(Number) as [number, number, number, number] }]);
-          if (!/^[A-Za-z0-9.-]+$/.test(name)) throw 'invalid-argument';
-          throw 'name-unresolvable';
+          // A DNS name (wasi-sockets: anything else is invalid-argument).
+          if (name.length === 0 || name.length > 253 || !/^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(name)) throw 'invalid-argument';
+          if (o.net === undefined) return new ResolveAddressStream([], undefined, 'name-unresolvable');
+          const entry = o.net.guest.resolve(name);
+          // Every lookup entry is in flight: the guest may try again (EAI_AGAIN).
+          if (entry === undefined) return new ResolveAddressStream([], undefined, 'temporary-resolver-failure');
+          return new ResolveAddressStream(undefined, entry);
         },
       },
     };
