@@ -51,7 +51,7 @@ const AS_GUESTS = ['spin'];
  * guests/wit/NAME.wit (`componentEmbed`) and made a component (`componentNew`), with the
  * wasm-tools that @bytecodealliance/jco-transpile bundles.
  */
-const P2_C_GUESTS = ['connect'];
+const P2_C_GUESTS = ['connect', 'notes'];
 
 class BuildError extends Error {}
 

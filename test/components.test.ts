@@ -17,6 +17,7 @@ const root = new URL('..', import.meta.url);
 const store = await ImageStore.open(new MemoryFiles());
 const runtime = new Runtime({ platform: nodePlatform, store });
 const connectWasm = new Uint8Array(await readFile(new URL('guests/wasm/connect.wasm', root)));
+const notesWasm = new Uint8Array(await readFile(new URL('guests/wasm/notes.wasm', root)));
 const BIG_BODY = new Uint8Array(3 * 1024 * 1024).map((_, i) => 97 + (i % 26));
 const GET = 'GET /index.html HTTP/1.0\\r\\nHost: web\\r\\n\\r\\n';
 
@@ -130,5 +131,37 @@ describe('a WASI 0.2 component connects to containers over the virtual network',
     const r = await runConnect(['10.88.0.1', 'eighty']);
     expect(r.out).toBe('usage: connect HOST PORT [MESSAGE]\n');
     expect(r.exitCode).toBe(1);
+  });
+});
+
+describe("a WASI 0.2 component's files (wasi:filesystem over the container's root and mounts)", () => {
+  const text = (id: string): string => runtime.logs(id).text('stdout');
+
+  it('appends to a file in its root, which outlives the run as a container change (diff), and a restart sees it', async () => {
+    const c = await runtime.create({ module: notesWasm, cmd: ['notes.txt', 'a line'] });
+    await runtime.start(c.id);
+    expect((await runtime.wait(c.id)).exitCode).toBe(0);
+    expect(text(c.id)).toBe('a line\n');
+    expect(runtime.diff(c.id)).toEqual([expect.objectContaining({ path: '/notes.txt', kind: 'A' })]);
+    await runtime.start(c.id);
+    await runtime.wait(c.id);
+    // The second run's output, after the first's: the file now has both lines.
+    expect(text(c.id)).toBe('a line\na line\na line\n');
+    await runtime.remove(c.id);
+  });
+
+  it('reaches a mounted tmpfs, and reports a missing file with its wasi:filesystem error code', async () => {
+    const c = await runtime.create({ module: notesWasm, cmd: ['scratch/n', 'x'], mounts: [{ type: 'tmpfs', target: '/scratch' }] });
+    await runtime.start(c.id);
+    expect((await runtime.wait(c.id)).exitCode).toBe(0);
+    expect(text(c.id)).toBe('x\n');
+    // tmpfs files are not container changes.
+    expect(runtime.diff(c.id).filter((d) => d.path.startsWith('/scratch/'))).toEqual([]);
+    await runtime.remove(c.id);
+    const missing = await runtime.create({ module: notesWasm, cmd: ['nothing-here'] });
+    await runtime.start(missing.id);
+    expect((await runtime.wait(missing.id)).exitCode).toBe(1);
+    expect(text(missing.id)).toBe('open: no-entry\n');
+    await runtime.remove(missing.id);
   });
 });

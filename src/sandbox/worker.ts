@@ -90,6 +90,7 @@ import { encodeMessage } from './wire.js';
 import type { Preopen, WasiClock } from './wasi/options.js';
 import { Preview1 } from './wasi/preview1.js';
 import { Preview2 } from './wasi/preview2.js';
+import { filesystem } from './wasi/preview2-fs.js';
 
 const PAGE = 65536;
 /**
@@ -584,7 +585,10 @@ class ContainerThread {
     const write = (stream: 1 | 2) => (chunk: Uint8Array) => this.write(run, stream, chunk, checkpoint);
     const wire = guestNet(s.net, handles);
     const waiter = wire === undefined ? undefined : this.timedNetwork({ waiter: wire.waiter }).waiter;
+    // The component's files: a preview 1 instance over the container's namespace does the work (preview2-fs.ts).
+    const files = new Preview1({ args: [], env: [], vfs: s.vfs, preopens: s.preopens, clock: this.clock, maxOpenFiles: s.limits.maxOpenFiles, checkpoint });
     const host = new Preview2({
+      filesystem: (input, output) => filesystem(files, input, output),
       args: s.argv,
       env: s.env,
       ...(s.cwd !== undefined ? { cwd: s.cwd } : {}),
@@ -630,6 +634,7 @@ class ContainerThread {
         this.note(run, `${outcome.message as string}\n`);
       }
     }
+    files.closeAll();
     return { outcome, memoryBytes: 0 };
   }
 

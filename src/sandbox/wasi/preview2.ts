@@ -10,8 +10,8 @@
  * Semantics follow wasmtime's `wasmtime-wasi` p2 (STYLE §8): denied by default; what a
  * guest gets is its arguments, environment, stdio, the clocks, randomness and skiff's
  * virtual network (net/guest.ts): TCP connects go to containers' ports through the
- * arena's dial entries, listening works on the container's declared ports. No
- * filesystem yet (no preopens; see the README), no UDP (`not-supported`).
+ * arena's dial entries, listening works on the container's declared ports; the
+ * container's files through `filesystem` (preview2-fs.ts). No UDP (`not-supported`).
  *
  * Blocking calls (`blocking-read`, `pollable.block`, `poll`, …) block the container's
  * thread only; while blocked they call `checkpoint` (a stop request ends the guest).
@@ -38,6 +38,11 @@ export interface Preview2Options {
   /** The container's virtual network: listening ports and outbound connects. */
   readonly net?: { readonly guest: GuestNet; readonly listeners: readonly Listener[]; readonly waiter: Waiter };
   readonly random?: (buf: Uint8Array) => void;
+  /**
+   * The `wasi:filesystem` imports (preview2-fs.ts), given how to make streams. Absent:
+   * no preopens, so no file can be opened.
+   */
+  readonly filesystem?: (input: (src: ByteSource) => unknown, output: (sink: ByteSink) => unknown) => Record<string, unknown>;
 }
 
 /** Thrown through the guest to end it: read `Preview2.ended` for why. */
@@ -58,13 +63,13 @@ interface Readiness {
   readonly deadline?: bigint;
 }
 
-interface ByteSource {
+export interface ByteSource {
   /** Up to `max` bytes; 'wait' when none yet; 'eof' at the end. Never blocks. */
   read(max: number): Uint8Array | 'wait' | 'eof';
   ready(): boolean;
 }
 
-interface ByteSink {
+export interface ByteSink {
   /** Bytes accepted now (all of a chunk of at most `space()`); 'closed' when nobody reads. Never blocks, except stdio's. */
   write(bytes: Uint8Array): number | 'closed';
   space(): number;
@@ -555,7 +560,12 @@ export class Preview2 {
     };
     const randomU64 = (): bigint => new DataView(randomBytes(8n).buffer).getBigUint64(0, true);
 
+    const files = o.filesystem?.(
+      (src) => new InputStream(src),
+      (sink) => new OutputStream(sink),
+    );
     return {
+      ...files,
       'wasi:cli/environment': {
         getEnvironment: () => env.map(([k, v]) => [k, v]),
         getArguments: () => [...o.args],
@@ -587,8 +597,8 @@ export class Preview2 {
         },
         resolution: () => ({ seconds: 0n, nanoseconds: 1000 }),
       },
-      'wasi:filesystem/preopens': { getDirectories: () => [] },
-      'wasi:filesystem/types': { Descriptor, DirectoryEntryStream, filesystemErrorCode: () => undefined },
+      'wasi:filesystem/preopens': files?.['wasi:filesystem/preopens'] ?? { getDirectories: () => [] },
+      'wasi:filesystem/types': files?.['wasi:filesystem/types'] ?? { Descriptor, DirectoryEntryStream, filesystemErrorCode: () => undefined },
       'wasi:io/error': { Error: IoError },
       'wasi:io/poll': {
         Pollable,
