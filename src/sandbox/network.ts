@@ -66,6 +66,11 @@ export interface PortInfo {
 
 /** Arena sizing per run: connection slots (at most this many connections open at once), bytes per direction, listen backlog. */
 export const NET_LAYOUT: Omit<ArenaLayout, 'ports'> = { slots: 256, ringBytes: 32 * 1024, backlog: 128 };
+/**
+ * Arena sizing for a run that listens on nothing and only opens connections (a component
+ * importing wasi:sockets): fewer slots, so each such run allocates 1 MiB, not 16.
+ */
+export const DIAL_ONLY_LAYOUT: Omit<ArenaLayout, 'ports'> = { slots: 16, ringBytes: 32 * 1024, backlog: 1 };
 /** Connects waiting for a free slot beyond which new ones are refused. */
 export const MAX_WAITING = 1024;
 /** The first listening socket's descriptor (wasmtime's `--tcplisten`). */

@@ -95,7 +95,7 @@ import { functionBody, isComponent, type ComponentCode } from './component.js';
 import { RunMounts, releaseMounts, resolveMounts, resolvePreopens, type ContainerMount, type MountEntry, type PreopenEntry } from './mounts.js';
 import { CTRL_WAKE } from './net/arena.js';
 import type { VolumeManager } from './volumes.js';
-import { FIRST_LISTEN_FD, RunNetwork, containerPorts, fetchOver, type PortInfo, type PublishSpec, type VirtualConnection } from './network.js';
+import { DIAL_ONLY_LAYOUT, FIRST_LISTEN_FD, NET_LAYOUT, RunNetwork, containerPorts, fetchOver, type PortInfo, type PublishSpec, type VirtualConnection } from './network.js';
 import { ThreadPool, type PoolStats, type PooledThread } from './pool.js';
 import {
   CONTROL_IDLE, CONTROL_BLOCKED, msSinceStamp,
@@ -785,7 +785,7 @@ export class Runtime {
   private async openNetwork(c: Container, run: Run): Promise<boolean> {
     let network: RunNetwork;
     try {
-      network = await RunNetwork.open(this.platform, c.ports, c.spec.publish ?? []);
+      network = await RunNetwork.open(this.platform, c.ports, c.spec.publish ?? [], c.ports.length === 0 ? DIAL_ONLY_LAYOUT : NET_LAYOUT);
     } catch (e) {
       const message = (e as Error).message;
       this.log(c, 'stderr', `skiff: ${message}\n`);
