@@ -16,19 +16,8 @@
  * WIT in guests/wit/connect.wit, with the component-model naming that wit-bindgen's
  * C output uses (import module "wasi:...@0.2.0", export "wasi:cli/run@0.2.0#run").
  */
-#include <stddef.h>
-#include <stdint.h>
+#include "p2.h"
 
-#define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
-
-IMPORT("wasi:cli/environment@0.2.0", "get-arguments") void env_get_arguments(int32_t ret);
-IMPORT("wasi:cli/stdout@0.2.0", "get-stdout") int32_t get_stdout(void);
-IMPORT("wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush")
-void out_write_flush(int32_t self, int32_t ptr, int32_t len, int32_t ret);
-IMPORT("wasi:io/streams@0.2.0", "[method]input-stream.blocking-read")
-void in_blocking_read(int32_t self, int64_t len, int32_t ret);
-IMPORT("wasi:io/streams@0.2.0", "[resource-drop]input-stream") void in_drop(int32_t self);
-IMPORT("wasi:io/streams@0.2.0", "[resource-drop]output-stream") void out_drop(int32_t self);
 IMPORT("wasi:io/poll@0.2.0", "[method]pollable.block") void pollable_block(int32_t self);
 IMPORT("wasi:io/poll@0.2.0", "[resource-drop]pollable") void pollable_drop(int32_t self);
 IMPORT("wasi:sockets/instance-network@0.2.0", "instance-network") int32_t instance_network(void);
@@ -60,65 +49,9 @@ static const char *const ERROR_CODES[] = {
 };
 #define ERROR_WOULD_BLOCK 8
 
-/* clang lowers struct copies and __builtin_memcpy to memcpy; there is no libc. */
-void *memcpy(void *dst, const void *src, size_t n) {
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n--) *d++ = *s++;
-    return dst;
-}
-
-/* cabi_realloc: a bump allocator; the host allocates the argument list and read buffers here. */
-static unsigned char heap[256 * 1024];
-static size_t heap_used;
-
-__attribute__((export_name("cabi_realloc"))) void *cabi_realloc(void *old, size_t old_size, size_t align, size_t size) {
-    size_t at = (heap_used + align - 1) & ~(align - 1);
-    if (at + size > sizeof heap) __builtin_trap();
-    unsigned char *p = heap + at;
-    heap_used = at + size;
-    if (old != NULL) memcpy(p, old, old_size < size ? old_size : size);
-    return p;
-}
-
-static int32_t stdout_stream;
-/* Return areas: results written by the host, 8-aligned. */
-static uint64_t ret_area[4];
-#define RET ((int32_t)(uintptr_t)ret_area)
-#define RET_U8(off) (((unsigned char *)ret_area)[off])
-#define RET_I32(off) (*(int32_t *)((unsigned char *)ret_area + (off)))
-
-static size_t len_of(const char *s) {
-    size_t n = 0;
-    while (s[n]) n++;
-    return n;
-}
-
-/* blocking-write-and-flush takes at most 4096 bytes a call (wasi-io; wasmtime enforces it). */
-static int write_all(int32_t stream, const unsigned char *p, size_t n) {
-    while (n > 0) {
-        size_t chunk = n < 4096 ? n : 4096;
-        out_write_flush(stream, (int32_t)(uintptr_t)p, (int32_t)chunk, RET);
-        if (RET_U8(0) != 0) return -1;
-        p += chunk;
-        n -= chunk;
-    }
-    return 0;
-}
-
-static void write_out(const void *p, size_t n) { write_all(stdout_stream, p, n); }
-
-static void print(const char *s) { write_out(s, len_of(s)); }
-
 static int fail(const char *step, unsigned code) {
-    print(step);
-    print(": ");
-    print(code < sizeof ERROR_CODES / sizeof ERROR_CODES[0] ? ERROR_CODES[code] : "?");
-    print("\n");
-    return 1;
+    return fail_with(step, code, ERROR_CODES, sizeof ERROR_CODES / sizeof ERROR_CODES[0]);
 }
-
-struct str { const char *ptr; size_t len; };
 
 /* Parses "a.b.c.d"; 0 on success. */
 static int parse_ipv4(struct str s, int32_t out[4]) {

@@ -12,19 +12,8 @@
  *
  * Built freestanding like connect.c; its world is guests/wit/notes.wit.
  */
-#include <stddef.h>
-#include <stdint.h>
+#include "p2.h"
 
-#define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
-
-IMPORT("wasi:cli/environment@0.2.0", "get-arguments") void env_get_arguments(int32_t ret);
-IMPORT("wasi:cli/stdout@0.2.0", "get-stdout") int32_t get_stdout(void);
-IMPORT("wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush")
-void out_write_flush(int32_t self, int32_t ptr, int32_t len, int32_t ret);
-IMPORT("wasi:io/streams@0.2.0", "[method]input-stream.blocking-read")
-void in_blocking_read(int32_t self, int64_t len, int32_t ret);
-IMPORT("wasi:io/streams@0.2.0", "[resource-drop]input-stream") void in_drop(int32_t self);
-IMPORT("wasi:io/streams@0.2.0", "[resource-drop]output-stream") void out_drop(int32_t self);
 IMPORT("wasi:filesystem/preopens@0.2.0", "get-directories") void get_directories(int32_t ret);
 IMPORT("wasi:filesystem/types@0.2.0", "[method]descriptor.open-at")
 void open_at(int32_t self, int32_t path_flags, int32_t path, int32_t path_len, int32_t open_flags, int32_t flags, int32_t ret);
@@ -47,59 +36,8 @@ static const char *const ERROR_CODES[] = {
 #define DESCRIPTOR_READ 1
 #define DESCRIPTOR_WRITE 2
 
-void *memcpy(void *dst, const void *src, size_t n) {
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n--) *d++ = *s++;
-    return dst;
-}
-
-static unsigned char heap[256 * 1024];
-static size_t heap_used;
-
-__attribute__((export_name("cabi_realloc"))) void *cabi_realloc(void *old, size_t old_size, size_t align, size_t size) {
-    size_t at = (heap_used + align - 1) & ~(align - 1);
-    if (at + size > sizeof heap) __builtin_trap();
-    unsigned char *p = heap + at;
-    heap_used = at + size;
-    if (old != NULL) memcpy(p, old, old_size < size ? old_size : size);
-    return p;
-}
-
-static int32_t stdout_stream;
-static uint64_t ret_area[4];
-#define RET ((int32_t)(uintptr_t)ret_area)
-#define RET_U8(off) (((unsigned char *)ret_area)[off])
-#define RET_I32(off) (*(int32_t *)((unsigned char *)ret_area + (off)))
-
-struct str { const char *ptr; size_t len; };
-
-static size_t len_of(const char *s) {
-    size_t n = 0;
-    while (s[n]) n++;
-    return n;
-}
-
-/* blocking-write-and-flush takes at most 4096 bytes a call. */
-static int write_all(int32_t stream, const unsigned char *p, size_t n) {
-    while (n > 0) {
-        size_t chunk = n < 4096 ? n : 4096;
-        out_write_flush(stream, (int32_t)(uintptr_t)p, (int32_t)chunk, RET);
-        if (RET_U8(0) != 0) return -1;
-        p += chunk;
-        n -= chunk;
-    }
-    return 0;
-}
-
-static void print(const char *s) { write_all(stdout_stream, (const unsigned char *)s, len_of(s)); }
-
 static int fail(const char *step, unsigned code) {
-    print(step);
-    print(": ");
-    print(code < sizeof ERROR_CODES / sizeof ERROR_CODES[0] ? ERROR_CODES[code] : "?");
-    print("\n");
-    return 1;
+    return fail_with(step, code, ERROR_CODES, sizeof ERROR_CODES / sizeof ERROR_CODES[0]);
 }
 
 static int run(void) {
@@ -145,7 +83,7 @@ static int run(void) {
         size_t mark = heap_used;
         in_blocking_read(in, 16384, RET);
         if (RET_U8(0) != 0) break; /* closed: the end of the file */
-        write_all(stdout_stream, (const unsigned char *)(uintptr_t)RET_I32(4), (size_t)RET_I32(8));
+        write_out((const void *)(uintptr_t)RET_I32(4), (size_t)RET_I32(8));
         heap_used = mark;
     }
     in_drop(in);

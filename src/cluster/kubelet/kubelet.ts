@@ -70,7 +70,7 @@ import { quantityValue } from '../objects/quantity.js';
 import type { Container, ContainerState, ContainerStatus, EnvVar, Pod, PodCondition, PodStatus, Probe } from '../objects/index.js';
 import { FollowedClock } from './followed-clock.js';
 import { handle, post, receive, type ConfigData, type FromKubelet, type PodMetrics, type StreamMessage, type ToKubelet, type Unversioned } from './protocol.js';
-import { StreamEnd } from './streams.js';
+import { StreamEnd, join } from './streams.js';
 
 /** Kubernetes' container restart back-off: 10 s doubling to 5 min, reset after 10 min of a clean run. */
 export const BACKOFF_INITIAL_MS = 10_000;
@@ -368,12 +368,7 @@ export class Kubelet {
     const end = new StreamEnd(stream, (m) => this.send(m as Unversioned<StreamMessage>), () => this.streams.delete(stream));
     this.streams.set(stream, end);
     this.send({ type: 'dialed', stream });
-    const closeBoth = (): void => {
-      conn.close();
-      end.close();
-    };
-    void conn.readable.pipeTo(end.writable).catch(closeBoth);
-    void end.readable.pipeTo(conn.writable).catch(closeBoth);
+    join(conn, end);
   }
 
   /**

@@ -41,7 +41,7 @@ import type { Thread } from '../../platform/threads.js';
 import { VolumeServer } from '../../sandbox/remote-fs.js';
 import { ClaimVolumes } from './claims.js';
 import { Handles, post, receive, type ConfigData, type EventMessage, type FromKubelet, type PodMetrics, type ToKubelet, type Unversioned } from './protocol.js';
-import { StreamEnd } from './streams.js';
+import { StreamEnd, join } from './streams.js';
 
 export interface NodeCapacity {
   /** Default '4'. */
@@ -229,12 +229,7 @@ export class NodeHost {
     const end = new StreamEnd(stream, (m) => this.send(m), () => this.streams.delete(stream));
     this.streams.set(stream, end);
     this.send({ type: 'connected', stream });
-    const closeBoth = (): void => {
-      target.close();
-      end.close();
-    };
-    void target.readable.pipeTo(end.writable).catch(closeBoth);
-    void end.readable.pipeTo(target.writable).catch(closeBoth);
+    join(target, end);
   }
 
   /**

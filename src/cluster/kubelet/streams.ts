@@ -136,3 +136,16 @@ export class StreamEnd implements ForwardTarget {
     w?.();
   }
 }
+
+/**
+ * Joins two duplex streams both ways: each side's bytes go to the other, a clean end
+ * half-closes the other side, and a failure of either direction closes both.
+ */
+export function join(a: ForwardTarget, b: ForwardTarget): void {
+  const closeBoth = (): void => {
+    a.close();
+    b.close();
+  };
+  void a.readable.pipeTo(b.writable).catch(closeBoth);
+  void b.readable.pipeTo(a.writable).catch(closeBoth);
+}

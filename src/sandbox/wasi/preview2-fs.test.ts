@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { thrown as code } from '../testing/thrown.js';
 import { Overlay } from '../../layers/overlay.js';
 import { OverlayFs } from '../overlay-fs.js';
 import { Vfs } from '../vfs.js';
@@ -7,14 +8,6 @@ import { Preview2 } from './preview2.js';
 import { filesystem } from './preview2-fs.js';
 
 type Obj = Record<string | symbol, (...args: unknown[]) => unknown>;
-const code = (f: () => unknown): unknown => {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return 'ok';
-};
 const DISPOSE = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
 
 /** A component's filesystem imports over an empty overlay root, preopened as `/`. */

@@ -15,17 +15,7 @@
 import { wasi as W } from '@bjorn3/browser_wasi_shim';
 import { p2FilesystemError } from './errno.js';
 import type { Preview1 } from './preview1.js';
-
-/** What an input stream reads from (preview2.ts `ByteSource`). */
-export interface FileSource {
-  read(max: number): Uint8Array | 'wait' | 'eof';
-  ready(): boolean;
-}
-/** What an output stream writes to (preview2.ts `ByteSink`). */
-export interface FileSink {
-  write(bytes: Uint8Array): number | 'closed';
-  space(): number;
-}
+import type { ByteSink as FileSink, ByteSource as FileSource } from './preview2.js';
 
 type Fn = (...args: (number | bigint)[]) => number;
 type DescriptorType = 'unknown' | 'block-device' | 'character-device' | 'directory' | 'fifo' | 'symbolic-link' | 'regular-file' | 'socket';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { thrown as code } from '../testing/thrown.js';
 import { Arena, SLOT_GUEST_RELEASED, SLOT_IN_USE } from '../net/arena.js';
 import { GuestNet } from '../net/guest.js';
 import { GuestEnd, Preview2, type Preview2Options } from './preview2.js';
@@ -84,14 +85,6 @@ describe('Preview2 host (wasi 0.2 as jco calls it)', () => {
     const net = call(i('wasi:sockets/instance-network'), 'instanceNetwork');
     const sock = call(i('wasi:sockets/tcp-create-socket'), 'createTcpSocket', 'ipv4') as Record<string, (...a: unknown[]) => unknown>;
     const v4 = (port: number, a: [number, number, number, number] = [10, 88, 0, 2]) => ({ tag: 'ipv4', val: { port, address: a } });
-    const code = (f: () => unknown): unknown => {
-      try {
-        f();
-      } catch (e) {
-        return e;
-      }
-      return 'ok';
-    };
     expect(code(() => sock.finishConnect?.())).toBe('not-in-progress');
     expect(code(() => sock.startBind?.(net, v4(8080, [0, 0, 0, 0])))).toBe('address-not-bindable');
     expect(code(() => sock.startConnect?.(net, { tag: 'ipv6', val: { port: 80, flowInfo: 0, address: [0, 0, 0, 0, 0, 0, 0, 1], scopeId: 0 } }))).toBe('invalid-argument');
