@@ -2,10 +2,11 @@
  * `npm start`: the main demo, on the embedded defaults — a micro-cluster in this process.
  * Three nodes (each a kubelet on its own worker thread), the web example as a Deployment
  * of 3 behind a Service, requests spread over the pods, a node killed and its pods
- * replaced, a rollout and a rollback; then a plugin host sandboxing untrusted code.
+ * replaced, a rollout and a rollback, a pod reaching the Service by name from inside;
+ * then a plugin host sandboxing untrusted code.
  */
 import { readFile } from 'node:fs/promises';
-import { Cluster, Sandbox, type KubeObject } from 'skiff';
+import { Cluster, Sandbox, createImage, type KubeObject } from 'skiff';
 import { webImage } from './apps/web/image.js';
 
 const say = (s: string): void => console.log(`\n— ${s}`);
@@ -57,6 +58,22 @@ if (nodePort !== undefined) {
   const res = await fetch(`http://127.0.0.1:${nodePort.nodePort}/version`);
   console.log(`${at()}  and from outside, NodePort 127.0.0.1:${nodePort.nodePort} → ${res.status} v${(await res.text()).trim()}`);
 }
+
+say('Inside the cluster, a pod reaches the Service by its name, as any Kubernetes client does.');
+// The client is a WASI 0.2 component (guests/c/p2/connect.c): wasi:sockets, cluster DNS.
+await createImage(cluster.images.store, { ref: 'connect:1', layers: [{ 'connect.wasm': { content: await guest('connect'), mode: 0o755 } }], config: { Entrypoint: ['/connect.wasm'] } });
+await cluster.apply([
+  {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'client' },
+    spec: { restartPolicy: 'Never', containers: [{ name: 'client', image: 'connect:1', args: ['web', '80', 'GET /version HTTP/1.0\\r\\n\\r\\n'] }] },
+  },
+]);
+await cluster.waitFor('the client to finish', () => cluster.get<PodLike>('pod', 'client').status?.phase === 'Succeeded');
+const answer = await cluster.logs('client');
+console.log(`${at()}  pod/client → web:80: ${answer.split('\r\n')[0]}, served by ${/x-served-by: (\S+)/i.exec(answer)?.[1] ?? '?'}`);
+await cluster.delete('pod', 'client');
 
 say('Kill a node: its thread ends at once, the Node is NotReady, its pods are replaced elsewhere.');
 const victim = pods()[0]?.spec?.nodeName ?? 'node-1';

@@ -13,6 +13,7 @@ it('npm start (dist/examples/demo.js) runs to completion', () => {
   expect(r.stdout).toMatch(/nodes: node-1, node-2, node-3 \(Ready\)/);
   expect(r.stdout.match(/^\s+[\d.]+s {2}web-[a-z0-9]+-[a-z0-9]{5} \(v1\): 3 requests$/gm)).toHaveLength(3);
   expect(r.stdout).toMatch(/and from outside, NodePort 127\.0\.0\.1:\d+ → 200 v1/);
+  expect(r.stdout).toMatch(/pod\/client → web:80: HTTP\/1\.1 200 OK, served by web-[a-z0-9]+-[a-z0-9]{5}/);
   expect(r.stdout).toMatch(/node-\d killed; Ready=False; its pods: web-/);
   expect(r.stdout).toMatch(/Scaled up replica set web-[a-z0-9]+ from 0 to 1/);
   expect(r.stdout).toMatch(/Scaled down replica set web-[a-z0-9]+ from 1 to 0/);
