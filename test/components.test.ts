@@ -11,6 +11,7 @@ import { createImage } from '../src/layers/build.js';
 import { MemoryFiles } from '../src/layers/files.js';
 import { ImageStore } from '../src/layers/image-store.js';
 import { nodePlatform } from '../src/platform/node/index.js';
+import type { Platform } from '../src/platform/platform.js';
 import { Runtime } from '../src/sandbox/runtime.js';
 
 const root = new URL('..', import.meta.url);
@@ -125,6 +126,15 @@ describe('a WASI 0.2 component connects to containers over the virtual network',
     expect(await runConnect(['no-such-container', '80', GET])).toEqual({ exitCode: 1, out: 'resolve: name-unresolvable\n' });
     expect(await runConnect(['bad..name', '80', GET])).toEqual({ exitCode: 1, out: 'resolve: invalid-argument\n' });
     await runtime.remove('web-named', { force: true });
+  });
+
+  it('refuses a malformed component, and a component where the platform has no transpiler, saying which', async () => {
+    const broken = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0xff, 0xff]);
+    await expect(runtime.create({ module: broken })).rejects.toThrow(/not a valid component/);
+    const bare = Object.fromEntries(Object.entries(nodePlatform).filter(([k]) => k !== 'transpileComponent')) as unknown as Platform;
+    const other = new Runtime({ platform: { ...bare, name: 'browser-like' } });
+    await expect(other.create({ module: connectWasm })).rejects.toThrow(/WebAssembly component \(WASI 0\.2\), and the browser-like platform has no component transpiler/);
+    await other.close();
   });
 
   it('a component with a bad argument says how to use it and exits 1 (wasi:cli/run returned err)', async () => {

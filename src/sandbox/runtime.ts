@@ -1372,6 +1372,8 @@ async function compileComponent(key: string, bytes: Uint8Array, memoryPages: num
   try {
     t = await platform.transpileComponent(bytes);
   } catch (e) {
+    // A SkiffError is the platform's own refusal (no transpiler installed); anything else is the component.
+    if (e instanceof SkiffError) throw e;
     throw new ModuleError('malformed', `not a valid component: ${e instanceof Error ? e.message : String(e)}`);
   }
   const modules: Record<string, WebAssembly.Module> = {};
