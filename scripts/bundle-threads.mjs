@@ -1,4 +1,5 @@
-// Bundles each thread module (compiled, in dist/) into one file beside it, `x.bundle.js`:
+// Bundles each thread module (compiled, in dist/) into one file beside it, `x.bundle.js`
+// (and, when it imports only Node builtins, `x.bundle.cjs` with a V8 code cache `x.bundle.cjs.cache`):
 // a thread then loads one file instead of a graph of some forty modules, which is about
 // 40% of a container thread's start (bench/RESULTS.md, cluster). `runnableUrl`
 // (src/platform/node/threads.ts) runs the bundle when it exists. Run by `npm run build`
@@ -10,6 +11,7 @@
 // (its own directory) and in the sandbox runtime's default thread module, which
 // kubelet-main overrides. Bundling refuses any other use.
 import { rolldown } from 'rolldown';
+import { writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -32,6 +34,18 @@ export async function bundleThreads() {
       resolve: { alias: { msgpackr: join(root, 'node_modules/msgpackr/index.js') } },
     });
     const { output } = await bundle.write({ file: join(root, input.replace(/\.js$/, '.bundle.js')), format: 'esm' });
+    // A bundle that imports nothing but Node's builtins also gets a CommonJS form and its V8 code cache
+    // (src/platform/node/cached-script.ts): a new thread then compiles it from the cache.
+    const cjs = join(root, input.replace(/\.js$/, '.bundle.cjs'));
+    const selfContained = output.every((c) => c.type !== 'chunk' || (c.imports.every((i) => i.startsWith('node:')) && c.dynamicImports.length === 0));
+    if (selfContained) {
+      const { output: cjsOutput } = await bundle.write({ file: cjs, format: 'cjs' });
+      const { codeCache } = await import(join(root, 'dist/src/platform/node/cached-script.js'));
+      writeFileSync(`${cjs}.cache`, codeCache(cjsOutput[0].code, cjs));
+    } else {
+      rmSync(cjs, { force: true });
+      rmSync(`${cjs}.cache`, { force: true });
+    }
     await bundle.close();
     for (const chunk of output) {
       if (chunk.type !== 'chunk') continue;

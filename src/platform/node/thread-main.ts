@@ -1,10 +1,13 @@
 /**
  * The entry of every Node worker thread skiff spawns (threads.ts): listens at once (so
- * no message is lost while the module loads), imports the thread module named in
- * `workerData.module` and hands it its port.
+ * no message is lost while the module loads), loads the thread module named in
+ * `workerData.module` (a `.cjs` bundle with its code cache, or any ES module) and hands
+ * it its port.
  */
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import type { ThreadPort } from '../threads.js';
+import { loadCommonJs } from './cached-script.js';
 
 const port = parentPort;
 if (port === null) throw new Error('thread-main.js must run in a worker thread');
@@ -22,5 +25,7 @@ const threadPort: ThreadPort = {
   },
 };
 
-const mod = (await import((workerData as { module: string }).module)) as { main(port: ThreadPort): void };
+const url = (workerData as { module: string }).module;
+// A CommonJS bundle runs with its code cache (cached-script.ts); anything else is imported.
+const mod = (url.endsWith('.cjs') ? loadCommonJs(fileURLToPath(url)) : await import(url)) as { main(port: ThreadPort): void };
 mod.main(threadPort);

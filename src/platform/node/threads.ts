@@ -47,10 +47,10 @@ export function runnableUrl(url: URL): URL {
   return out;
 }
 
-/** The bundle of the compiled module at `path`, if one was built. */
+/** The bundle of the compiled module at `path`, if one was built: its CommonJS form (loaded with a code cache) first. */
 function bundled(path: string): URL | undefined {
-  const bundle = path.replace(/\.js$/, '.bundle.js');
-  return existsSync(bundle) ? pathToFileURL(bundle) : undefined;
+  for (const bundle of [path.replace(/\.js$/, '.bundle.cjs'), path.replace(/\.js$/, '.bundle.js')]) if (existsSync(bundle)) return pathToFileURL(bundle);
+  return undefined;
 }
 
 /**
