@@ -16,6 +16,8 @@ beforeAll(async () => {
   cluster = await Cluster.start({ nodes: 2, onError: (what, e) => console.error(what, e) });
   await webImage(cluster.images.store, 'web:1', { version: '1' });
   const connect = await readFile(new URL('../guests/wasm/connect.wasm', import.meta.url));
+  const spin = await readFile(new URL('../guests/wasm/spin.wasm', import.meta.url));
+  await createImage(cluster.images.store, { ref: 'spin:1', layers: [{ 'spin.wasm': { content: spin, mode: 0o755 } }], config: { Entrypoint: ['/spin.wasm'] } });
   await createImage(cluster.images.store, { ref: 'connect:1', layers: [{ 'connect.wasm': { content: connect, mode: 0o755 } }], config: { Entrypoint: ['/connect.wasm'] } });
 });
 afterAll(() => cluster.stop());
@@ -86,5 +88,24 @@ describe('pod networking', () => {
     const refused = await client('refused', 'node-1', [ip, '81', GET]);
     expect(refused.out).toBe('connect: connection-refused\n');
     expect(refused.exitCode).toBe(1);
+  });
+
+  it("a connection to a pod on a node that dies ends for the client (it reads the end, it does not hang)", async () => {
+    // spin declares port 7000 and never accepts: the connect is queued there, the client's read blocks.
+    await cluster.apply([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'deaf' }, spec: { nodeName: 'node-2', containers: [{ name: 'deaf', image: 'spin:1', ports: [{ containerPort: 7000 }] }] } }]);
+    await cluster.waitFor('deaf running', () => cluster.get<Pod>('Pod', 'deaf').status?.phase === 'Running');
+    const ip = cluster.get<Pod>('Pod', 'deaf').status?.podIP as string;
+    await cluster.apply([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'waiting' }, spec: { nodeName: 'node-1', restartPolicy: 'Never', containers: [{ name: 'client', image: 'connect:1', args: [ip, '7000', 'hello?'] }] } }]);
+    await cluster.waitFor('the client running', () => cluster.get<Pod>('Pod', 'waiting').status?.phase === 'Running');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cluster.get<Pod>('Pod', 'waiting').status?.containerStatuses?.[0]?.state?.terminated).toBeUndefined();
+    await cluster.nodes.kill('node-2');
+    let code: number | undefined;
+    await cluster.waitFor('the client to see the end', () => {
+      code = cluster.get<Pod>('Pod', 'waiting').status?.containerStatuses?.[0]?.state?.terminated?.exitCode;
+      return code !== undefined;
+    }, { timeoutMs: 5000 });
+    // EOF (0) or a failed read (1): either way the connection ended.
+    expect([0, 1]).toContain(code);
   });
 });
