@@ -17,6 +17,8 @@ beforeAll(async () => {
   await webImage(cluster.images.store, 'web:1', { version: '1' });
   const connect = await readFile(new URL('../guests/wasm/connect.wasm', import.meta.url));
   const spin = await readFile(new URL('../guests/wasm/spin.wasm', import.meta.url));
+  const hello = await readFile(new URL('../guests/wasm/hello.wasm', import.meta.url));
+  await createImage(cluster.images.store, { ref: 'hello:1', layers: [{ 'hello.wasm': { content: hello, mode: 0o755 } }], config: { Entrypoint: ['/hello.wasm'] } });
   await createImage(cluster.images.store, { ref: 'spin:1', layers: [{ 'spin.wasm': { content: spin, mode: 0o755 } }], config: { Entrypoint: ['/spin.wasm'] } });
   await createImage(cluster.images.store, { ref: 'connect:1', layers: [{ 'connect.wasm': { content: connect, mode: 0o755 } }], config: { Entrypoint: ['/connect.wasm'] } });
 });
@@ -88,6 +90,23 @@ describe('pod networking', () => {
     const refused = await client('refused', 'node-1', [ip, '81', GET]);
     expect(refused.out).toBe('connect: connection-refused\n');
     expect(refused.exitCode).toBe(1);
+  });
+
+  it("a pod started after a Service gets its service links (enableServiceLinks, on by default), unless it turns them off", async () => {
+    const clusterIP = cluster.get<KubeObject & { spec: { clusterIP: string } }>('Service', 'web').spec.clusterIP;
+    for (const [name, links] of [['linked', undefined], ['unlinked', false]] as const) {
+      await cluster.apply([{ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: 'node-1', restartPolicy: 'Never', ...(links !== undefined ? { enableServiceLinks: links } : {}), containers: [{ name: 'hello', image: 'hello:1', env: [{ name: 'WEB_SERVICE_PORT', value: 'mine' }] }] } }]);
+      await cluster.waitFor(`${name} done`, () => cluster.get<Pod>('Pod', name).status?.phase === 'Succeeded');
+    }
+    const linked = await cluster.logs('linked');
+    expect(linked).toContain(`env WEB_SERVICE_HOST=${clusterIP}\n`);
+    expect(linked).toContain(`env WEB_PORT=tcp://${clusterIP}:8080\n`);
+    expect(linked).toContain(`env WEB_PORT_8080_TCP_ADDR=${clusterIP}\n`);
+    // The container's own env wins.
+    expect(linked).toContain('env WEB_SERVICE_PORT=mine\n');
+    const unlinked = await cluster.logs('unlinked');
+    expect(unlinked).not.toContain('WEB_SERVICE_HOST');
+    expect(unlinked).toContain('env WEB_SERVICE_PORT=mine\n');
   });
 
   it("a connection to a pod on a node that dies ends for the client (it reads the end, it does not hang)", async () => {

@@ -123,7 +123,10 @@ describe('Cluster', () => {
     const jobPods = cluster.list<PodLike>('pods', { labelSelector: 'job-name=greet' });
     expect(jobPods.map((p) => p.status?.phase)).toEqual(['Succeeded', 'Succeeded']);
     const logs = await cluster.logs(jobPods[0]?.metadata.name as string);
-    expect(logs).toBe(`arg[0]=/hello.wasm\narg[1]=0\narg[2]=from a job\nenv FROM_IMAGE=1\nenv HOSTNAME=${jobPods[0]?.metadata.name}\nenv WHO=k8s\ncwd=/\n`);
+    // The web Service's links come first (enableServiceLinks), then HOSTNAME, then the container's env.
+    const ip = cluster.get<KubeObject<{ clusterIP: string }>>('service', 'web').spec?.clusterIP as string;
+    const links = `env WEB_SERVICE_HOST=${ip}\nenv WEB_SERVICE_PORT=80\nenv WEB_SERVICE_PORT_HTTP=80\nenv WEB_PORT=tcp://${ip}:80\nenv WEB_PORT_80_TCP=tcp://${ip}:80\nenv WEB_PORT_80_TCP_PROTO=tcp\nenv WEB_PORT_80_TCP_PORT=80\nenv WEB_PORT_80_TCP_ADDR=${ip}\n`;
+    expect(logs).toBe(`arg[0]=/hello.wasm\narg[1]=0\narg[2]=from a job\nenv FROM_IMAGE=1\n${links}env HOSTNAME=${jobPods[0]?.metadata.name}\nenv WHO=k8s\ncwd=/\n`);
     await expect(cluster.logs('nosuch')).rejects.toThrow(/not found/);
   });
 

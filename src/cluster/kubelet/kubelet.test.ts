@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, restartBackoff } from './kubelet.js';
+import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, restartBackoff, serviceLinks } from './kubelet.js';
 import { KUBELET_PROTOCOL_VERSION, post, receive, type PodsMessage } from './protocol.js';
 
 describe('restartBackoff (Kubernetes: 10 s doubling to 5 min, reset after 10 min running)', () => {
@@ -21,10 +21,34 @@ describe('restartBackoff (Kubernetes: 10 s doubling to 5 min, reset after 10 min
   });
 });
 
+describe('service links (enableServiceLinks)', () => {
+  it("makes Kubernetes' variables: the documentation's redis-primary example, named ports, and a Service without ports skipped", () => {
+    expect(serviceLinks([{ name: 'redis-primary', clusterIP: '10.0.0.11', ports: [{ port: 6379, protocol: 'TCP' }] }])).toEqual({
+      REDIS_PRIMARY_SERVICE_HOST: '10.0.0.11',
+      REDIS_PRIMARY_SERVICE_PORT: '6379',
+      REDIS_PRIMARY_PORT: 'tcp://10.0.0.11:6379',
+      REDIS_PRIMARY_PORT_6379_TCP: 'tcp://10.0.0.11:6379',
+      REDIS_PRIMARY_PORT_6379_TCP_PROTO: 'tcp',
+      REDIS_PRIMARY_PORT_6379_TCP_PORT: '6379',
+      REDIS_PRIMARY_PORT_6379_TCP_ADDR: '10.0.0.11',
+    });
+    const two = serviceLinks([
+      { name: 'web', clusterIP: '10.96.0.5', ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'metrics-port', port: 9090, protocol: 'TCP' }] },
+      { name: 'empty', clusterIP: '10.96.0.6', ports: [] },
+    ]);
+    expect(two.WEB_SERVICE_PORT).toBe('80');
+    expect(two.WEB_SERVICE_PORT_HTTP).toBe('80');
+    expect(two.WEB_SERVICE_PORT_METRICS_PORT).toBe('9090');
+    expect(two.WEB_PORT).toBe('tcp://10.96.0.5:80');
+    expect(two.WEB_PORT_9090_TCP_ADDR).toBe('10.96.0.5');
+    expect(Object.keys(two).some((k) => k.startsWith('EMPTY_'))).toBe(false);
+  });
+});
+
 describe('kubelet protocol', () => {
   it('round-trips a message with its version and refuses another version', () => {
     let raw: unknown;
-    post({ post: (m) => (raw = m) }, { type: 'pods', pods: [], configMaps: { 'default/a': { k: new Uint8Array([1, 2]) } }, secrets: {} });
+    post({ post: (m) => (raw = m) }, { type: 'pods', pods: [], configMaps: { 'default/a': { k: new Uint8Array([1, 2]) } }, secrets: {}, services: {} });
     const { message } = receive<PodsMessage>(raw);
     expect(message.v).toBe(KUBELET_PROTOCOL_VERSION);
     expect(message.configMaps['default/a']?.k).toEqual(new Uint8Array([1, 2]));

@@ -69,7 +69,7 @@ import { createTmpfs } from '../../sandbox/volumes.js';
 import { quantityValue } from '../objects/quantity.js';
 import type { Container, ContainerState, ContainerStatus, EnvVar, Pod, PodCondition, PodStatus, Probe } from '../objects/index.js';
 import { FollowedClock } from './followed-clock.js';
-import { handle, post, receive, type ConfigData, type FromKubelet, type PodMetrics, type StreamMessage, type ToKubelet, type Unversioned } from './protocol.js';
+import { handle, post, receive, type ConfigData, type FromKubelet, type PodMetrics, type PodsMessage, type ServiceLink, type StreamMessage, type ToKubelet, type Unversioned } from './protocol.js';
 import { StreamEnd, join } from './streams.js';
 
 /** Kubernetes' container restart back-off: 10 s doubling to 5 min, reset after 10 min of a clean run. */
@@ -122,6 +122,8 @@ export class Kubelet {
   private readonly connects = new Map<number, (error: string | undefined) => void>();
   private nextOutStream = -1;
   configMaps: ConfigData = {};
+  /** Services with cluster IPs by namespace, for service links (`enableServiceLinks`). */
+  services: PodsMessage['services'] = {};
   secrets: ConfigData = {};
   private stopping = false;
 
@@ -171,6 +173,7 @@ export class Kubelet {
         return;
       case 'pods':
         this.configMaps = m.configMaps;
+        this.services = m.services;
         this.secrets = m.secrets;
         this.sync(m.pods);
         return;
@@ -945,9 +948,11 @@ class PodWorker {
 
   /** The container's environment (Kubernetes' order: envFrom, then env, later wins), or an error message. */
   env(c: Container): Record<string, string> | string {
-    // HOSTNAME: the pod's hostname (spec.hostname, else its name), as container runtimes
-    // set it from the pod sandbox; envFrom and env may override it.
-    const out: Record<string, string> = { HOSTNAME: this.spec.hostname ?? this.name };
+    // Service links first (envFrom and env override them), then HOSTNAME: the pod's
+    // hostname (spec.hostname, else its name), as container runtimes set it from the pod
+    // sandbox; envFrom and env may override it too.
+    const out: Record<string, string> = this.spec.enableServiceLinks === false ? {} : serviceLinks(this.kubelet.services[this.namespace] ?? []);
+    out.HOSTNAME = this.spec.hostname ?? this.name;
     const lookup = (kind: 'configMap' | 'secret', name: string | undefined): Readonly<Record<string, Uint8Array>> | undefined =>
       (kind === 'configMap' ? this.kubelet.configMaps : this.kubelet.secrets)[`${this.namespace}/${name ?? ''}`];
     const text = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -1153,4 +1158,33 @@ function writeFile(fs: MountFs, path: string, bytes: Uint8Array, mode: number): 
 
 function isErrno(v: unknown): v is Errno {
   return v instanceof Errno;
+}
+
+/**
+ * Kubernetes' service environment variables (pkg/kubelet/envvars): for each Service with a
+ * cluster IP, NAME_SERVICE_HOST and NAME_SERVICE_PORT (the first port), NAME_SERVICE_PORT_PORTNAME
+ * for each named port, and the Docker link variables NAME_PORT and NAME_PORT_P_PROTO[_PROTO|_PORT|_ADDR];
+ * NAME is the Service's name upper-cased with '-' as '_'.
+ */
+export function serviceLinks(services: readonly ServiceLink[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const svc of services) {
+    const name = svc.name.toUpperCase().replace(/-/g, '_');
+    const first = svc.ports[0];
+    if (first === undefined) continue;
+    out[`${name}_SERVICE_HOST`] = svc.clusterIP;
+    out[`${name}_SERVICE_PORT`] = String(first.port);
+    for (const p of svc.ports) if (p.name !== undefined && p.name !== '') out[`${name}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`] = String(p.port);
+    svc.ports.forEach((p, i) => {
+      const proto = p.protocol.toLowerCase();
+      const url = `${proto}://${svc.clusterIP}:${p.port}`;
+      const prefix = `${name}_PORT_${p.port}_${p.protocol.toUpperCase()}`;
+      if (i === 0) out[`${name}_PORT`] = url;
+      out[prefix] = url;
+      out[`${prefix}_PROTO`] = proto;
+      out[`${prefix}_PORT`] = String(p.port);
+      out[`${prefix}_ADDR`] = svc.clusterIP;
+    });
+  }
+  return out;
 }

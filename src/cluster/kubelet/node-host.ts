@@ -32,7 +32,7 @@ import type { ObjectKey } from '../api/types.js';
 import type { Clock } from '../clock.js';
 import { realClock, timestamp } from '../clock.js';
 import { Informer } from '../controllers/informer.js';
-import type { ConfigMap, Node, NodeCondition, NodeStatus, Pod, PodStatus, Secret } from '../objects/index.js';
+import type { ConfigMap, Node, NodeCondition, NodeStatus, Pod, PodStatus, Secret, Service } from '../objects/index.js';
 import type { Quantity } from '../objects/quantity.js';
 import type { Store } from '../store/store.js';
 import type { ImageStore } from '../../layers/image-store.js';
@@ -40,7 +40,7 @@ import type { ForwardTarget, Platform } from '../../platform/platform.js';
 import type { Thread } from '../../platform/threads.js';
 import { VolumeServer } from '../../sandbox/remote-fs.js';
 import { ClaimVolumes } from './claims.js';
-import { Handles, post, receive, type ConfigData, type EventMessage, type FromKubelet, type PodMetrics, type ToKubelet, type Unversioned } from './protocol.js';
+import { Handles, post, receive, type ConfigData, type EventMessage, type FromKubelet, type PodMetrics, type ServiceLink, type ToKubelet, type Unversioned } from './protocol.js';
 import { StreamEnd, join } from './streams.js';
 
 export interface NodeCapacity {
@@ -546,8 +546,22 @@ export class NodeHost {
         if (s.ok) secrets[`${ns}/${name}`] = configData(s.value.stringData, s.value.data);
       }
     }
+    // Service links (env vars) are made at container start from the Services then known, as the kubelet's service lister does.
+    const services: Record<string, ServiceLink[]> = {};
+    for (const pod of pods) {
+      const ns = pod.metadata.namespace ?? 'default';
+      if (pod.spec.enableServiceLinks === false || services[ns] !== undefined) continue;
+      const listed = this.store.list<Service>('Service', { namespace: ns });
+      services[ns] = (listed.ok ? listed.value.items : [])
+        .filter((svc) => svc.spec?.clusterIP !== undefined && svc.spec.clusterIP !== '' && svc.spec.clusterIP !== 'None')
+        .map((svc) => ({
+          name: svc.metadata.name ?? '',
+          clusterIP: svc.spec?.clusterIP as string,
+          ports: (svc.spec?.ports ?? []).map((p) => ({ ...(p.name !== undefined ? { name: p.name } : {}), port: p.port, protocol: p.protocol ?? 'TCP' })),
+        }));
+    }
     this.send({ type: 'time', now: this.clock.now() });
-    this.send({ type: 'pods', pods, configMaps, secrets });
+    this.send({ type: 'pods', pods, configMaps, secrets, services });
   }
 
   /** Writes queued pod statuses, newest per pod, until none is left. */

@@ -75,6 +75,13 @@ export interface TimeMessage {
 /** ConfigMap or Secret data a pod's volumes and env refer to, by `namespace/name`. Secret values are decoded bytes. */
 export type ConfigData = Readonly<Record<string, Readonly<Record<string, Uint8Array>>>>;
 
+/** A Service with a cluster IP, as a pod's service links (enableServiceLinks) name it. */
+export interface ServiceLink {
+  readonly name: string;
+  readonly clusterIP: string;
+  readonly ports: readonly { readonly name?: string; readonly port: number; readonly protocol: string }[];
+}
+
 export interface PodsMessage {
   readonly v: V;
   readonly type: 'pods';
@@ -82,6 +89,8 @@ export interface PodsMessage {
   readonly pods: readonly Pod[];
   readonly configMaps: ConfigData;
   readonly secrets: ConfigData;
+  /** The Services with a cluster IP of each namespace that has a pod with service links, by namespace. */
+  readonly services: Readonly<Record<string, readonly ServiceLink[]>>;
 }
 
 export interface ImageMessage {
