@@ -454,6 +454,17 @@ describe('skiff run FILE.wasm', () => {
     expect((await skiff(['run', 'hello.wasm', '--dir', 'nowhere::/x'])).stderr).toBe('skiff: --dir nowhere::/x: no such directory nowhere\n');
   });
 
+  it('runs a WASI 0.2 component as `wasmtime run` does: --dir is its preopen (wasi:filesystem), its arguments after the file', async () => {
+    const dir = join(scratch, 'notes-dir');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'n.txt'), 'already here\n');
+    const r = await skiff(['run', join(root, 'guests/wasm/notes.wasm'), '--dir', `${dir}::/data`, 'n.txt', 'from the cli']);
+    expect([r.status, r.stderr, r.stdout]).toEqual([0, '', 'already here\nfrom the cli\n']);
+    expect(readFileSync(join(dir, 'n.txt'), 'utf8')).toBe('already here\nfrom the cli\n');
+    const missing = await skiff(['run', join(root, 'guests/wasm/notes.wasm'), '--dir', `${dir}::/data`, 'nothing']);
+    expect([missing.status, missing.stdout]).toEqual([1, 'open: no-entry\n']);
+  });
+
   it("preopens each --dir as wasmtime does: wasicalls prints wasmtime's transcript but for the deliberate lines and the host's time precision", async () => {
     // The setup of guests/expected/wasicalls.wasmtime.txt (guests/README.md): two empty
     // directories as /sandbox and /spare, argv[0] `wasicalls`, these arguments and env.
