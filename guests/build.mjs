@@ -48,10 +48,14 @@ const AS_GUESTS = ['spin'];
 /**
  * WASI 0.2 command components in C, freestanding (Debian's wasi-libc predates 0.2): each
  * guests/c/p2/NAME.c is compiled to a core module, given the world NAME of
- * guests/wit/NAME.wit (`componentEmbed`) and made a component (`componentNew`), with the
- * wasm-tools that @bytecodealliance/jco-transpile bundles.
+ * guests/wit/WIT.wit (`componentEmbed`) and made a component (`componentNew`), with the
+ * wasm-tools that @bytecodealliance/jco-transpile bundles. [NAME, WIT]:
  */
-const P2_C_GUESTS = ['connect', 'notes'];
+const P2_C_GUESTS = [
+  ['connect', 'sockets'],
+  ['echo', 'sockets'],
+  ['notes', 'notes'],
+];
 
 class BuildError extends Error {}
 
@@ -209,7 +213,7 @@ async function buildAll(outDir) {
         '--outFile', path.join(outDir, `${name}.wasm`),
       ], { env: as.env });
     }
-    for (const name of P2_C_GUESTS) {
+    for (const [name, wit] of P2_C_GUESTS) {
       const core = path.join(scratch, `${name}.core.wasm`);
       run(`p2/${name}.c`, cc.clang, [
         '--target=wasm32',
@@ -226,7 +230,7 @@ async function buildAll(outDir) {
       ], { env: cc.env });
       let component;
       try {
-        const embedded = await wt.tools.componentEmbed({ binary: readFileSync(core), witSource: readFileSync(path.join(guestsDir, 'wit', `${name}.wit`), 'utf8'), world: name });
+        const embedded = await wt.tools.componentEmbed({ binary: readFileSync(core), witSource: readFileSync(path.join(guestsDir, 'wit', `${wit}.wit`), 'utf8'), world: name });
         component = await wt.tools.componentNew(embedded, []);
       } catch (e) {
         fail(`p2/${name}.c: making the component: ${e.message ?? e}`);

@@ -19,6 +19,7 @@ const store = await ImageStore.open(new MemoryFiles());
 const runtime = new Runtime({ platform: nodePlatform, store });
 const connectWasm = new Uint8Array(await readFile(new URL('guests/wasm/connect.wasm', root)));
 const notesWasm = new Uint8Array(await readFile(new URL('guests/wasm/notes.wasm', root)));
+const echoWasm = new Uint8Array(await readFile(new URL('guests/wasm/echo.wasm', root)));
 const BIG_BODY = new Uint8Array(3 * 1024 * 1024).map((_, i) => 97 + (i % 26));
 const GET = 'GET /index.html HTTP/1.0\\r\\nHost: web\\r\\n\\r\\n';
 
@@ -141,6 +142,31 @@ describe('a WASI 0.2 component connects to containers over the virtual network',
     const r = await runConnect(['10.88.0.1', 'eighty']);
     expect(r.out).toBe('usage: connect HOST PORT [MESSAGE]\n');
     expect(r.exitCode).toBe(1);
+  });
+});
+
+describe('a WASI 0.2 component serves on its ports (wasi:sockets bind, listen, accept)', () => {
+  it('answers the runtime and another component, one connection after another, then exits', async () => {
+    const echo = await runtime.create({ module: echoWasm, name: 'echo', cmd: ['7070', '2'], ports: [7070] });
+    await runtime.start(echo.id);
+    const conn = await runtime.connect('echo', 7070);
+    const w = conn.writable.getWriter();
+    await w.write(new TextEncoder().encode('hi'));
+    await w.close();
+    expect(await new Response(conn.readable).text()).toBe('echo: hi');
+    const r = await runConnect(['echo', '7070', 'from a component']);
+    expect(r).toEqual({ exitCode: 0, out: 'echo: from a component' });
+    expect((await runtime.wait(echo.id)).exitCode).toBe(0);
+    expect(runtime.logs(echo.id).text('stdout')).toBe('served 2 bytes\nserved 16 bytes\n');
+    await runtime.remove(echo.id);
+  });
+
+  it('may bind only a declared port (skiff listens on those): another is address-not-bindable', async () => {
+    const c = await runtime.create({ module: echoWasm, cmd: ['7071', '1'], ports: [7070] });
+    await runtime.start(c.id);
+    expect((await runtime.wait(c.id)).exitCode).toBe(1);
+    expect(runtime.logs(c.id).text('stdout')).toBe('bind: address-not-bindable\n');
+    await runtime.remove(c.id);
   });
 });
 

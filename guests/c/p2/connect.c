@@ -13,7 +13,7 @@
  *
  * Built freestanding (clang --target=wasm32, no wasi-libc): wasi-libc in Debian
  * predates WASI 0.2, so the canonical ABI calls are declared here by hand from the
- * WIT in guests/wit/connect.wit, with the component-model naming that wit-bindgen's
+ * WIT in guests/wit/sockets.wit, with the component-model naming that wit-bindgen's
  * C output uses (import module "wasi:...@0.2.0", export "wasi:cli/run@0.2.0#run").
  */
 #include "p2.h"
