@@ -76,6 +76,10 @@ describe('wasi:filesystem over the preview 1 layer', () => {
     expect(code(() => ro.openAt?.({}, 'b', { create: true }, { write: true }))).toBe('read-only');
     const r = root.openAt?.({}, 'a', {}, { read: true }) as Obj;
     expect(code(() => r.writeViaStream?.(0n))).toBe('bad-descriptor');
+    // Bounded: a huge write is partial, a huge path is name-too-long.
+    const w = root.openAt?.({}, 'a', {}, { write: true }) as Obj;
+    expect(w.write?.(new Uint8Array(1 << 20), 0n)).toBe(65536n);
+    expect(code(() => root.statAt?.({}, 'x'.repeat(5000)))).toBe('name-too-long');
     root.unlinkFileAt?.('a');
     expect(code(() => root.statAt?.({}, 'a'))).toBe('no-entry');
   });

@@ -44,6 +44,8 @@ type NewTimestamp = { tag: 'no-change' } | { tag: 'now' } | { tag: 'timestamp'; 
 
 const DATA = 256;
 const MAX_IO = 64 * 1024;
+/** The longest path preview 1 takes (vfs.ts MAX_PATH_BYTES). */
+const MAX_PATH = 4096;
 const TYPES: readonly DescriptorType[] = ['unknown', 'block-device', 'character-device', 'directory', 'regular-file', 'socket', 'socket', 'symbolic-link'];
 const ADVICE = ['normal', 'sequential', 'random', 'will-need', 'dont-need', 'no-reuse'];
 /** Rights a descriptor is opened with: everything but what its flags withhold (skiff's preview 1 checks read and write). */
@@ -78,8 +80,11 @@ class Calls {
     if (need > 0) this.memory.grow(Math.ceil(need / 65536));
     return ptr;
   }
+  /** A path argument; longer than any path preview 1 accepts is name-too-long before it takes scratch space. */
   str(s: string): [number, number] {
+    if (s.length > MAX_PATH) throw 'name-too-long';
     const bytes = utf8.encode(s);
+    if (bytes.length > MAX_PATH) throw 'name-too-long';
     const ptr = this.alloc(bytes.length);
     this.bytes(ptr, bytes.length).set(bytes);
     return [ptr, bytes.length];
@@ -246,10 +251,12 @@ export function filesystem(p1: Preview1, input: (src: FileSource) => unknown, ou
       const got = c.u32(n);
       return [c.bytes(buf, got).slice(), got < want || want === 0];
     }
+    /** Writes at most MAX_IO bytes of `buffer` (a partial write, as the spec allows): the scratch memory stays small. */
     write(buffer: Uint8Array, offset: bigint): bigint {
+      const chunk = buffer.subarray(0, MAX_IO);
       c.begin();
-      const [iov, buf] = c.iovec(buffer.length);
-      c.bytes(buf, buffer.length).set(buffer);
+      const [iov, buf] = c.iovec(chunk.length);
+      c.bytes(buf, chunk.length).set(chunk);
       const n = c.alloc(4);
       c.call('fd_pwrite', this.fd, iov, 1, offset, n);
       return BigInt(c.u32(n));
