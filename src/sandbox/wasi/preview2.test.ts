@@ -51,6 +51,11 @@ describe('Preview2 host (wasi 0.2 as jco calls it)', () => {
     }
     expect(thrown).toMatchObject({ tag: 'last-operation-failed' });
     expect(out.length).toBe(1);
+    // Sizes are checked before the host allocates anything.
+    expect(code(() => call(stdout, 'writeZeroes', 1n << 40n))).toMatchObject({ tag: 'last-operation-failed' });
+    expect(code(() => call(stdout, 'blockingWriteZeroesAndFlush', 5000n))).toMatchObject({ tag: 'last-operation-failed' });
+    expect(code(() => call(i('wasi:random/random'), 'getRandomBytes', 1n << 40n))).toBeInstanceOf(RangeError);
+    expect((call(i('wasi:random/random'), 'getRandomBytes', 16n) as Uint8Array).length).toBe(16);
   });
 
   it('clocks: a duration pollable is ready once the monotonic clock passes it; poll blocks until the earliest', () => {

@@ -52,6 +52,8 @@ type Ended = { readonly exit: number } | { readonly stop: unknown };
 
 const DISPOSE: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
 const CHUNK = 64 * 1024;
+/** The most bytes one get-random-bytes returns; a larger request is a trap, not 4 GiB of host memory. */
+const MAX_RANDOM = 1 << 26;
 
 /** A stream-error value. */
 const CLOSED = { tag: 'closed' } as const;
@@ -222,10 +224,13 @@ export class Preview2 {
       subscribe(): Pollable {
         return new Pollable(this.readiness());
       }
+      // Checked before allocating: the zeroes are host memory, outside the guest's limit.
       writeZeroes(len: bigint): void {
+        if (len > BigInt(Math.max(0, this.sink.space()))) throw { tag: 'last-operation-failed', val: new IoError('write-zeroes exceeds the permit of check-write') };
         this.write(new Uint8Array(Number(len)));
       }
       blockingWriteZeroesAndFlush(len: bigint): void {
+        if (len > 4096n) throw { tag: 'last-operation-failed', val: new IoError('blocking-write-zeroes-and-flush takes at most 4096 bytes') };
         this.blockingWriteAndFlush(new Uint8Array(Number(len)));
       }
       splice(src: InputStream, len: bigint): bigint {
@@ -554,6 +559,8 @@ export class Preview2 {
     });
     const deadlineIn = (ns: bigint): Readiness => ({ ready: () => false, deadline: o.clock.monotonic() + ns });
     const randomBytes = (len: bigint): Uint8Array => {
+      // The bytes are host memory until jco copies them into the guest's: a request no guest memory could take is a trap.
+      if (len > BigInt(MAX_RANDOM)) throw new RangeError(`get-random-bytes: ${len} bytes is more than ${MAX_RANDOM}`);
       const out = new Uint8Array(Number(len));
       for (let at = 0; at < out.length; at += 65536) random(out.subarray(at, at + 65536));
       return out;
