@@ -22,6 +22,47 @@ export interface ComponentCode {
 
 export type Instantiate = (getCoreModule: (name: string) => WebAssembly.Module, imports: Record<string, unknown>) => Record<string, unknown>;
 
+/** The interfaces skiff's WASI 0.2 host provides (wasi/preview2.ts), unversioned. */
+export const PROVIDED_INTERFACES: readonly string[] = [
+  'wasi:cli/environment',
+  'wasi:cli/exit',
+  'wasi:cli/stdin',
+  'wasi:cli/stdout',
+  'wasi:cli/stderr',
+  'wasi:cli/terminal-input',
+  'wasi:cli/terminal-output',
+  'wasi:cli/terminal-stdin',
+  'wasi:cli/terminal-stdout',
+  'wasi:cli/terminal-stderr',
+  'wasi:clocks/monotonic-clock',
+  'wasi:clocks/wall-clock',
+  'wasi:filesystem/preopens',
+  'wasi:filesystem/types',
+  'wasi:io/error',
+  'wasi:io/poll',
+  'wasi:io/streams',
+  'wasi:random/random',
+  'wasi:random/insecure',
+  'wasi:random/insecure-seed',
+  'wasi:sockets/network',
+  'wasi:sockets/instance-network',
+  'wasi:sockets/tcp',
+  'wasi:sockets/tcp-create-socket',
+  'wasi:sockets/udp',
+  'wasi:sockets/udp-create-socket',
+  'wasi:sockets/ip-name-lookup',
+];
+
+/**
+ * Refuses a component that imports what skiff does not provide, naming it (before its
+ * code is ever evaluated). Import names are the component model's (`ns:pkg/iface`), which
+ * the validator already restricts to letters, digits, `-`, `:`, `/`, `@` and `.`.
+ */
+export function checkComponentImports(imports: readonly string[]): void {
+  const missing = imports.filter((i) => !/^[a-z0-9:/@.-]+$/.test(i) || !PROVIDED_INTERFACES.includes(i));
+  if (missing.length > 0) throw new SkiffError('UNSUPPORTED', `the component imports ${missing.map((m) => JSON.stringify(m)).join(', ')}, which skiff does not provide (it provides WASI 0.2's cli, clocks, filesystem, io, random and sockets)`);
+}
+
 /** Whether `bytes` start like a component (`\0asm`, then layer 1) rather than a core module (version 1, layer 0). */
 export function isComponent(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d && bytes[6] === 1 && bytes[7] === 0;

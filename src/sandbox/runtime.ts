@@ -91,7 +91,7 @@ import { closeChannel, reopenChannel, type ChannelEnd } from './channel.js';
 import { VOLUME_PROTOCOL_VERSION, type RemoteMount, type VolumeConnection } from './channel-protocol.js';
 import { DEFAULT_LOG_LIMIT, LogRing, type LogEntry } from './logs.js';
 import { ModuleError, PAGE_SIZE, capDefinedMemories, checkImports, prepareModule, type ModuleImport } from './module.js';
-import { functionBody, isComponent, type ComponentCode } from './component.js';
+import { checkComponentImports, functionBody, isComponent, type ComponentCode } from './component.js';
 import { RunMounts, releaseMounts, resolveMounts, resolvePreopens, type ContainerMount, type MountEntry, type PreopenEntry } from './mounts.js';
 import { CTRL_WAKE } from './net/arena.js';
 import type { VolumeManager } from './volumes.js';
@@ -1376,6 +1376,7 @@ async function compileComponent(key: string, bytes: Uint8Array, memoryPages: num
     if (e instanceof SkiffError) throw e;
     throw new ModuleError('malformed', `not a valid component: ${e instanceof Error ? e.message : String(e)}`);
   }
+  checkComponentImports(t.imports);
   const modules: Record<string, WebAssembly.Module> = {};
   for (const [name, core] of Object.entries(t.modules)) modules[name] = await WebAssembly.compile(capDefinedMemories(core, memoryPages) as Uint8Array<ArrayBuffer>);
   const code: ComponentCode = { kind: 'component', body: functionBody(t.source), modules, imports: t.imports };

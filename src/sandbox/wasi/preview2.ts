@@ -582,7 +582,6 @@ export class Preview2 {
         exit: (status: { tag: 'ok' | 'err' }) => end({ exit: status.tag === 'ok' ? 0 : 1 }),
         exitWithCode: (code: number) => end({ exit: code & 0xff }),
       },
-      'wasi:cli/run': {},
       'wasi:cli/stdin': { getStdin: () => new InputStream(stdinSource) },
       'wasi:cli/stdout': { getStdout: () => new OutputStream(stdioSink(o.stdout)) },
       'wasi:cli/stderr': { getStderr: () => new OutputStream(stdioSink(o.stderr)) },
