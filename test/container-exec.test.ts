@@ -23,7 +23,7 @@ let conflict: (p: Promise<unknown>) => Promise<void>;
 
 beforeAll(async () => {
   // The web example's shape (the http guest serving /www, counting hits in /data), plus tools in /usr/bin.
-  const tools = { 'usr/bin/hello': await wasm('hello'), 'usr/bin/fsops': await wasm('fsops'), 'usr/bin/files': await wasm('files'), 'usr/bin/manyfiles': await wasm('manyfiles') };
+  const tools = { 'usr/bin/notes': await wasm('notes'), 'usr/bin/hello': await wasm('hello'), 'usr/bin/fsops': await wasm('fsops'), 'usr/bin/files': await wasm('files'), 'usr/bin/manyfiles': await wasm('manyfiles') };
   await createImage(store, {
     ref: 'web:exec',
     layers: [{ 'www/index.html': '<h1>hi</h1>', 'etc/motd': 'from the image\n' }, { 'server.wasm': await wasm('http'), 'data/': { dir: true }, ...tools }],
@@ -89,6 +89,9 @@ describe('exec into a running container', () => {
     const notWasm = await runtime.exec('exec-codes', { cmd: ['/etc/motd'] });
     expect(notWasm).toMatchObject({ exitCode: 126, reason: 'Error' });
     expect(notWasm.stderr).toMatch(/\/etc\/motd: not a valid WebAssembly module/);
+    const component = await runtime.exec('exec-codes', { cmd: ['notes', 'x'] });
+    expect(component).toMatchObject({ exitCode: 126, reason: 'Error' });
+    expect(component.stderr).toMatch(/\/usr\/bin\/notes is a WebAssembly component \(WASI 0\.2\): exec runs preview 1 modules only/);
     // Execs run side by side (up to the slots; more wait for one).
     const many = await Promise.all(Array.from({ length: 6 }, (_, i) => runtime.exec('exec-codes', { cmd: ['hello', String(i)] })));
     expect(many.map((r) => r.exitCode)).toEqual([0, 1, 2, 3, 4, 5]);

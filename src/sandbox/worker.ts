@@ -55,7 +55,7 @@ import { ModuleError, checkImports, prepareModule, type ModuleImport } from './m
 import { mountNamespace, preopenNamespace, type Namespace } from './mounts.js';
 import { Mailbox, type Letter } from './mailbox.js';
 import { guestNet, guestNetwork } from './network.js';
-import { instantiator, type ComponentCode, type Instantiate } from './component.js';
+import { instantiator, isComponent, type ComponentCode, type Instantiate } from './component.js';
 import { OutputRing } from './output.js';
 import { OverlayFs } from './overlay-fs.js';
 import { SpareInstance } from './spare.js';
@@ -775,6 +775,8 @@ function loadCommand(vfs: Vfs, command: string, cwd: string, env: readonly strin
     const n = v.mount.fs.read(v.node, 0, bytes);
     v.mount.fs.release?.(v.node);
     if (n instanceof Errno) return { code: 126, message: `reading ${path}: ${n.code}` };
+    // A component needs the runtime's transpiler, which a container's thread does not have.
+    if (isComponent(bytes)) return { code: 126, message: `${path} is a WebAssembly component (WASI 0.2): exec runs preview 1 modules only; run the component as a container` };
     try {
       const prepared = prepareModule(bytes.subarray(0, n), memoryPages);
       const module = new WebAssembly.Module(prepared.bytes as Uint8Array<ArrayBuffer>);
