@@ -55,6 +55,7 @@ const P2_C_GUESTS = [
   ['connect', 'sockets'],
   ['echo', 'sockets'],
   ['notes', 'notes'],
+  ['grow', 'notes'],
 ];
 
 class BuildError extends Error {}

@@ -20,6 +20,7 @@ const runtime = new Runtime({ platform: nodePlatform, store });
 const connectWasm = new Uint8Array(await readFile(new URL('guests/wasm/connect.wasm', root)));
 const notesWasm = new Uint8Array(await readFile(new URL('guests/wasm/notes.wasm', root)));
 const echoWasm = new Uint8Array(await readFile(new URL('guests/wasm/echo.wasm', root)));
+const growWasm = new Uint8Array(await readFile(new URL('guests/wasm/grow.wasm', root)));
 const BIG_BODY = new Uint8Array(3 * 1024 * 1024).map((_, i) => 97 + (i % 26));
 const GET = 'GET /index.html HTTP/1.0\\r\\nHost: web\\r\\n\\r\\n';
 
@@ -199,5 +200,28 @@ describe("a WASI 0.2 component's files (wasi:filesystem over the container's roo
     expect((await runtime.wait(missing.id)).exitCode).toBe(1);
     expect(text(missing.id)).toBe('open: no-entry\n');
     await runtime.remove(missing.id);
+  });
+});
+
+describe("a WASI 0.2 component under a container's limits", () => {
+  it('a memory limit caps its memory: growth past it is refused, and the trap at the limit is OOMKilled (137)', async () => {
+    const c = await runtime.create({ module: growWasm, memory: 32 * 1024 * 1024 });
+    await runtime.start(c.id);
+    const s = await runtime.wait(c.id);
+    expect([s.exitCode, s.reason]).toEqual([137, 'OOMKilled']);
+    const refused = /^refused at (\d+) MiB\n$/.exec(runtime.logs(c.id).text('stdout'));
+    expect(Number(refused?.[1])).toBeGreaterThan(28);
+    expect(Number(refused?.[1])).toBeLessThanOrEqual(32);
+    expect(runtime.inspect(c.id).state.memoryBytes).toBeLessThanOrEqual(32 * 1024 * 1024);
+    await runtime.remove(c.id);
+  });
+
+  it('without a limit it grows as asked, and its memory is reported', async () => {
+    const c = await runtime.create({ module: growWasm, cmd: ['8'] });
+    await runtime.start(c.id);
+    expect((await runtime.wait(c.id)).exitCode).toBe(0);
+    expect(runtime.logs(c.id).text('stdout')).toBe('grew 8 MiB\n');
+    expect(runtime.inspect(c.id).state.memoryBytes).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    await runtime.remove(c.id);
   });
 });

@@ -20,7 +20,11 @@ export interface ComponentCode {
   readonly imports: readonly string[];
 }
 
-export type Instantiate = (getCoreModule: (name: string) => WebAssembly.Module, imports: Record<string, unknown>) => Record<string, unknown>;
+export type Instantiate = (
+  getCoreModule: (name: string) => WebAssembly.Module,
+  imports: Record<string, unknown>,
+  instantiateCore?: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
+) => Record<string, unknown>;
 
 /** The interfaces skiff's WASI 0.2 host provides (wasi/preview2.ts), unversioned. */
 export const PROVIDED_INTERFACES: readonly string[] = [

@@ -605,13 +605,24 @@ class ContainerThread {
     };
     let instantiate = this.instantiators.get(code);
     let exports: Record<string, unknown>;
+    // The guest's memory: the first one its core instances export (for OOM and memoryBytes).
+    let memory: WebAssembly.Memory | undefined;
+    const instantiateCore = (module: WebAssembly.Module, importObject?: WebAssembly.Imports): WebAssembly.Instance => {
+      const instance = new WebAssembly.Instance(module, importObject);
+      memory ??= Object.values(instance.exports).find((x): x is WebAssembly.Memory => x instanceof WebAssembly.Memory);
+      return instance;
+    };
     try {
       if (instantiate === undefined) this.instantiators.set(code, (instantiate = instantiator(code)));
-      exports = instantiate((name) => {
-        const m = code.modules[name];
-        if (m === undefined) throw new Error(`the component has no core module ${name}`);
-        return m;
-      }, host.imports);
+      exports = instantiate(
+        (name) => {
+          const m = code.modules[name];
+          if (m === undefined) throw new Error(`the component has no core module ${name}`);
+          return m;
+        },
+        host.imports,
+        instantiateCore,
+      );
     } catch (e) {
       return refuse(`cannot instantiate the component: ${(e as Error).message}`);
     }
@@ -626,8 +637,9 @@ class ContainerThread {
       if (ended !== undefined && 'exit' in ended) outcome = { code: ended.exit, reason: ended.exit === 0 ? 'Completed' : 'Error' };
       else if (ended !== undefined && ended.stop instanceof StopSignal) outcome = { code: 137, reason: ended.stop.reason };
       else if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
-        outcome = { code: 134, reason: 'Error', message: `trap: ${e.message}` };
-        this.note(run, `${outcome.message as string}\n`);
+        // As for a module: a trap at the memory limit is OOMKilled.
+        outcome = memory !== undefined ? this.failure(e, memory, s.limits.memoryPages) : { code: 134, reason: 'Error', message: `trap: ${e.message}` };
+        if (outcome.message !== undefined) this.note(run, `${outcome.message}\n`);
       } else if (isErrResult(e)) outcome = { code: 1, reason: 'Error' };
       else {
         outcome = { code: 134, reason: 'Error', message: `skiff internal error while running the component: ${e instanceof Error ? e.message : String(e)}` };
@@ -635,7 +647,7 @@ class ContainerThread {
       }
     }
     files.closeAll();
-    return { outcome, memoryBytes: 0 };
+    return { outcome, memoryBytes: memory?.buffer.byteLength ?? 0 };
   }
 
   /** What an exception out of the guest means. */

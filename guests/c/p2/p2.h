@@ -71,7 +71,7 @@ static void write_out(const void *p, size_t n) { write_all(stdout_stream, p, n);
 static void print(const char *s) { write_out(s, len_of(s)); }
 
 /* Prints "STEP: NAME" for an error code of `names` (an enum's cases in the WIT's order); returns 1. */
-static int fail_with(const char *step, unsigned code, const char *const *names, size_t count) {
+__attribute__((unused)) static int fail_with(const char *step, unsigned code, const char *const *names, size_t count) {
     print(step);
     print(": ");
     print(code < count ? names[code] : "?");
