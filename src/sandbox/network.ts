@@ -26,9 +26,10 @@
  *            kernel's SYN backlog), up to MAX_WAITING connects; beyond that, and for a
  *            port nobody listens on, it is refused.
  *   close    when the run ends, however it ends: the host listeners are closed, every
- *            connection is ended with an error (the TCP client sees a reset or EOF), and
- *            waiting connects are refused. Idempotent; resolves when the host ports are
- *            free again.
+ *            connection is ended — what the guest wrote is still read, then EOF where it
+ *            had closed its side, else an error (the TCP client sees EOF or a reset) —
+ *            and waiting connects are refused. Idempotent; resolves when the host ports
+ *            are free again.
  */
 import { Errno, EAGAIN } from '../layers/errno.js';
 import { SkiffError } from '../layers/errors.js';

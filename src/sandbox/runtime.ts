@@ -664,8 +664,9 @@ export class Runtime {
    * half-close), `close()` ends both. Resolves once it is queued on the port's listening
    * socket (it waits while all of the container's connection slots are taken). Throws
    * `SkiffError('CONFLICT')` when the container is not running or refuses the connection,
-   * `NotFoundError` when it does not listen on `port`. When the run ends, the
-   * connection's streams error with `ConnectionClosedError`.
+   * `NotFoundError` when it does not listen on `port`. When the run ends, what the guest
+   * wrote is still read, then the readable ends (EOF if the guest had closed its side, a
+   * `ConnectionClosedError` if not); writes fail with `ConnectionClosedError`.
    */
   async connect(idOrName: string, port: number): Promise<VirtualConnection> {
     const c = this.get(idOrName);

@@ -17,6 +17,7 @@
  * C output uses (import module "wasi:...@0.2.0", export "wasi:cli/run@0.2.0#run").
  */
 #include "p2.h"
+#include "sockets.h"
 
 IMPORT("wasi:io/poll@0.2.0", "[method]pollable.block") void pollable_block(int32_t self);
 IMPORT("wasi:io/poll@0.2.0", "[resource-drop]pollable") void pollable_drop(int32_t self);
@@ -39,19 +40,6 @@ void resolve_next_address(int32_t self, int32_t ret);
 IMPORT("wasi:sockets/ip-name-lookup@0.2.0", "[method]resolve-address-stream.subscribe") int32_t resolve_subscribe(int32_t self);
 IMPORT("wasi:sockets/ip-name-lookup@0.2.0", "[resource-drop]resolve-address-stream") void resolve_drop(int32_t self);
 
-/* wasi:sockets/network error-code, in the WIT's order. */
-static const char *const ERROR_CODES[] = {
-    "unknown", "access-denied", "not-supported", "invalid-argument", "out-of-memory", "timeout",
-    "concurrency-conflict", "not-in-progress", "would-block", "invalid-state", "new-socket-limit",
-    "address-not-bindable", "address-in-use", "remote-unreachable", "connection-refused",
-    "connection-reset", "connection-aborted", "datagram-too-large", "name-unresolvable",
-    "temporary-resolver-failure", "permanent-resolver-failure",
-};
-#define ERROR_WOULD_BLOCK 8
-
-static int fail(const char *step, unsigned code) {
-    return fail_with(step, code, ERROR_CODES, sizeof ERROR_CODES / sizeof ERROR_CODES[0]);
-}
 
 /* Parses "a.b.c.d"; 0 on success. */
 static int parse_ipv4(struct str s, int32_t out[4]) {
@@ -68,18 +56,6 @@ static int parse_ipv4(struct str s, int32_t out[4]) {
         }
     }
     return i == s.len ? 0 : -1;
-}
-
-static int parse_port(struct str s, int32_t *out) {
-    int32_t v = 0;
-    if (s.len == 0 || s.len > 5) return -1;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.ptr[i] < '0' || s.ptr[i] > '9') return -1;
-        v = v * 10 + (s.ptr[i] - '0');
-    }
-    if (v == 0 || v > 65535) return -1;
-    *out = v;
-    return 0;
 }
 
 /* The message with "\n" and "\r" escapes turned into bytes, into buf; returns its length. */
@@ -130,8 +106,9 @@ static int run(void) {
     env_get_arguments(RET);
     struct str *argv = (struct str *)(uintptr_t)RET_I32(0);
     size_t argc = (size_t)RET_I32(4);
-    int32_t ip[4], port;
-    if (argc < 3 || argv[1].len == 0 || parse_port(argv[2], &port) != 0) {
+    int32_t ip[4];
+    uint32_t port;
+    if (argc < 3 || argv[1].len == 0 || parse_u32(argv[2], 1, 65535, &port) != 0) {
         print("usage: connect HOST PORT [MESSAGE]\n");
         return 2;
     }
@@ -145,7 +122,7 @@ static int run(void) {
     if (RET_U8(0) != 0) return fail("create-tcp-socket", RET_U8(4));
     int32_t sock = RET_I32(4);
 
-    tcp_start_connect(sock, network, 0 /* ipv4 */, port, ip[0], ip[1], ip[2], ip[3], 0, 0, 0, 0, 0, 0, RET);
+    tcp_start_connect(sock, network, 0 /* ipv4 */, (int32_t)port, ip[0], ip[1], ip[2], ip[3], 0, 0, 0, 0, 0, 0, RET);
     if (RET_U8(0) != 0) return fail("start-connect", RET_U8(1));
     int32_t in, out;
     for (;;) {

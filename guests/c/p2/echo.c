@@ -13,6 +13,7 @@
  * Built freestanding like connect.c; its world is `echo` in guests/wit/sockets.wit.
  */
 #include "p2.h"
+#include "sockets.h"
 
 IMPORT("wasi:io/poll@0.2.0", "[method]pollable.block") void pollable_block(int32_t self);
 IMPORT("wasi:io/poll@0.2.0", "[resource-drop]pollable") void pollable_drop(int32_t self);
@@ -29,38 +30,6 @@ IMPORT("wasi:sockets/tcp@0.2.0", "[method]tcp-socket.subscribe") int32_t tcp_sub
 IMPORT("wasi:sockets/tcp@0.2.0", "[method]tcp-socket.shutdown") void tcp_shutdown(int32_t self, int32_t how, int32_t ret);
 IMPORT("wasi:sockets/tcp@0.2.0", "[resource-drop]tcp-socket") void tcp_drop(int32_t self);
 
-static const char *const ERROR_CODES[] = {
-    "unknown", "access-denied", "not-supported", "invalid-argument", "out-of-memory", "timeout",
-    "concurrency-conflict", "not-in-progress", "would-block", "invalid-state", "new-socket-limit",
-    "address-not-bindable", "address-in-use", "remote-unreachable", "connection-refused",
-    "connection-reset", "connection-aborted", "datagram-too-large", "name-unresolvable",
-    "temporary-resolver-failure", "permanent-resolver-failure",
-};
-#define ERROR_WOULD_BLOCK 8
-
-static int fail(const char *step, unsigned code) {
-    return fail_with(step, code, ERROR_CODES, sizeof ERROR_CODES / sizeof ERROR_CODES[0]);
-}
-
-static int parse_number(struct str s, uint32_t max, uint32_t *out) {
-    uint32_t v = 0;
-    if (s.len == 0 || s.len > 9) return -1;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.ptr[i] < '0' || s.ptr[i] > '9') return -1;
-        v = v * 10 + (uint32_t)(s.ptr[i] - '0');
-    }
-    if (v == 0 || v > max) return -1;
-    *out = v;
-    return 0;
-}
-
-static void print_number(size_t n) {
-    char buf[24];
-    size_t i = sizeof buf;
-    buf[--i] = 0;
-    do buf[--i] = (char)('0' + n % 10); while ((n /= 10) > 0 && i > 0);
-    print(buf + i);
-}
 
 static unsigned char data[64 * 1024];
 
@@ -70,7 +39,7 @@ static int run(void) {
     struct str *argv = (struct str *)(uintptr_t)RET_I32(0);
     size_t argc = (size_t)RET_I32(4);
     uint32_t port, count = 0;
-    if (argc < 2 || argc > 3 || parse_number(argv[1], 65535, &port) != 0 || (argc == 3 && parse_number(argv[2], 1000000, &count) != 0)) {
+    if (argc < 2 || argc > 3 || parse_u32(argv[1], 1, 65535, &port) != 0 || (argc == 3 && parse_u32(argv[2], 1, 1000000, &count) != 0)) {
         print("usage: echo PORT [COUNT]\n");
         return 1;
     }

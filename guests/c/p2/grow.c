@@ -11,32 +11,13 @@
  */
 #include "p2.h"
 
-static int parse_number(struct str s, uint32_t *out) {
-    uint32_t v = 0;
-    if (s.len == 0 || s.len > 6) return -1;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.ptr[i] < '0' || s.ptr[i] > '9') return -1;
-        v = v * 10 + (uint32_t)(s.ptr[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-static void print_number(size_t n) {
-    char buf[24];
-    size_t i = sizeof buf;
-    buf[--i] = 0;
-    do buf[--i] = (char)('0' + n % 10); while ((n /= 10) > 0 && i > 0);
-    print(buf + i);
-}
-
 static int run(void) {
     stdout_stream = get_stdout();
     env_get_arguments(RET);
     struct str *argv = (struct str *)(uintptr_t)RET_I32(0);
     size_t argc = (size_t)RET_I32(4);
     uint32_t stop = 4096;
-    if (argc > 2 || (argc == 2 && parse_number(argv[1], &stop) != 0)) {
+    if (argc > 2 || (argc == 2 && parse_u32(argv[1], 0, 1000000, &stop) != 0)) {
         print("usage: grow [MIB]\n");
         return 1;
     }

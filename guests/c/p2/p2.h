@@ -1,5 +1,5 @@
 /*
- * What the freestanding WASI 0.2 guests share (connect.c, notes.c): memcpy (there is
+ * What the freestanding WASI 0.2 guests share (connect.c, echo.c, grow.c, notes.c): memcpy (there is
  * no libc), the cabi_realloc the host allocates lists and strings with (a bump
  * allocator), the return area results are written to, and stdout writes in chunks
  * blocking-write-and-flush accepts. Each guest includes it once.
@@ -78,3 +78,25 @@ __attribute__((unused)) static int fail_with(const char *step, unsigned code, co
     print("\n");
     return 1;
 }
+
+/* A decimal number in [min, max]; 0 on success. */
+__attribute__((unused)) static int parse_u32(struct str s, uint32_t min, uint32_t max, uint32_t *out) {
+    uint32_t v = 0;
+    if (s.len == 0 || s.len > 9) return -1;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] < '0' || s.ptr[i] > '9') return -1;
+        v = v * 10 + (uint32_t)(s.ptr[i] - '0');
+    }
+    if (v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+__attribute__((unused)) static void print_number(size_t n) {
+    char buf[24];
+    size_t i = sizeof buf;
+    buf[--i] = 0;
+    do buf[--i] = (char)('0' + n % 10); while ((n /= 10) > 0 && i > 0);
+    print(buf + i);
+}
+

@@ -49,7 +49,7 @@ export class ContainerNetwork {
   private waiters: (() => void)[] = [];
   private readonly pending: Pending[] = [];
   private readonly open = new Set<number>();
-  private readonly streams = new Map<number, { fail: (e: Error) => void }>();
+  private readonly streams = new Map<number, { failWrites: (e: Error) => void }>();
   private looping = false;
   private stopped = false;
   private dialer: Dialer | undefined;
@@ -136,13 +136,19 @@ export class ContainerNetwork {
     void remote.readable.pipeTo(local.writable).catch(end);
   }
 
-  /** Ends every connection with an error and stops the loop (the container is gone). Idempotent. */
+  /**
+   * The container is gone: stops the loop and ends every connection. Idempotent. What the
+   * guest wrote before it went is still read (as a kernel flushes a socket's send buffer
+   * when the process exits), then its end: EOF where the guest had shut down or closed
+   * its side, else a `ConnectionClosedError`. Writes to it fail at once.
+   */
   shutdown(): void {
     if (this.stopped) return;
     this.stopped = true;
     const err = new ConnectionClosedError('container stopped');
-    for (const s of this.streams.values()) s.fail(err);
+    for (const s of this.streams.values()) s.failWrites(err);
     this.streams.clear();
+    // Pulls waiting for bytes look again: they deliver what is left, then end.
     this.wakeAll();
     Atomics.notify(this.arena.words, CTRL_DOORBELL);
   }
@@ -201,7 +207,6 @@ export class ContainerNetwork {
         },
         pull: async (c) => {
           for (;;) {
-            if (this.stopped) throw new ConnectionClosedError('container stopped');
             // Flags before bytes: the guest publishes its last bytes before it sets END, so
             // an END seen first means nothing more can arrive after the bytes read now.
             const ended = (fromGuest.flags() & RING_END) !== 0;
@@ -219,6 +224,8 @@ export class ContainerNetwork {
               release();
               return;
             }
+            // Gone without ending its side, and nothing left to read.
+            if (this.stopped) throw new ConnectionClosedError('container stopped');
             await this.change();
           }
         },
@@ -261,14 +268,7 @@ export class ContainerNetwork {
       },
     });
     this.streams.set(slot, {
-      fail: (e) => {
-        try {
-          readCtl?.error(e);
-        } catch {
-          /* already closed */
-        }
-        writeCtl?.error(e);
-      },
+      failWrites: (e) => writeCtl?.error(e),
     });
     return {
       readable,

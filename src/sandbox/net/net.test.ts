@@ -113,6 +113,26 @@ describe('virtual connections (host and guest side in one thread)', () => {
     net.shutdown();
   });
 
+  it('what a guest wrote before its container went is still read: then EOF if it closed its side, an error if not; writes fail', async () => {
+    const arena = Arena.create({ ports: [80], slots: 2, ringBytes: 1024, backlog: 2 });
+    const net = new ContainerNetwork(arena);
+    const [l] = new GuestNet(arena).listeners() as ExtraDescriptor[] as [ExtraDescriptor];
+    const closed = net.connect(80) as VirtualConnection;
+    const abrupt = net.connect(80) as VirtualConnection;
+    const g1 = l.accept?.() as ExtraDescriptor;
+    const g2 = l.accept?.() as ExtraDescriptor;
+    g1.write?.(new TextEncoder().encode('last words'));
+    g1.close();
+    g2.write?.(new TextEncoder().encode('cut '));
+    // The container is gone before the host read anything.
+    net.shutdown();
+    expect(await new Response(closed.readable).text()).toBe('last words');
+    const reader = abrupt.readable.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('cut ');
+    await expect(reader.read()).rejects.toThrow('container stopped');
+    await expect(closed.writable.getWriter().write(new Uint8Array([1]))).rejects.toThrow('container stopped');
+  });
+
   it('a write after the host closed is EPIPE; reads see EOF', async () => {
     const arena = Arena.create({ ports: [80], slots: 2, ringBytes: 1024, backlog: 2 });
     const net = new ContainerNetwork(arena);
