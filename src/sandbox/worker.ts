@@ -493,14 +493,7 @@ class ContainerThread {
   private runGuest(run: number, program: Program, s: GuestSetup, handles: readonly unknown[]): { outcome: Outcome; memoryBytes: number } {
     if (!(program.module instanceof WebAssembly.Module)) return this.runComponent(run, program.module, s, handles);
     const module = program.module;
-    const control = this.control;
-    const current = this.current as { run: number; stop: StopReason | undefined };
-    const checkpoint = (): void => {
-      const code = control === undefined ? STOP_NONE : Atomics.load(control, CONTROL_STOP);
-      if (code !== STOP_NONE) throw new StopSignal(stopReason(code));
-      if (current.stop !== undefined) throw new StopSignal(current.stop);
-      this.serveExec();
-    };
+    const checkpoint = this.checkpointFor();
     const write = (stream: 1 | 2) => (chunk: Uint8Array) => this.write(run, stream, chunk, checkpoint);
     const wasi = new Preview1({
       args: s.argv,
