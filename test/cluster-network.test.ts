@@ -69,6 +69,9 @@ describe('pod networking', () => {
     });
     const ip = cluster.get<Pod>('Pod', 'web-b').status?.podIP as string;
     expect(ip.startsWith('10.244.')).toBe(true);
+    // From the host too: cluster.fetch to the pod's IP, as from inside the cluster.
+    const direct = await cluster.fetch(`http://${ip}/version`);
+    expect([direct.status, direct.headers.get('x-served-by'), (await direct.text()).trim()]).toEqual([200, 'web-b', '1']);
     const byIp = await client('by-ip', 'node-1', [ip, '80', GET]);
     expect(byIp.out).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
     expect(byIp.exitCode).toBe(0);

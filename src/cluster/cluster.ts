@@ -47,6 +47,7 @@ import { NodeHost, type NodeCapacity } from './kubelet/node-host.js';
 import type { Node, Pod, Service } from './objects/core.js';
 import type { SchedulerOptions } from './scheduler/scheduler.js';
 import { ServiceProxy } from './services/proxy.js';
+import { fetchOver } from '../sandbox/network.js';
 import { CLUSTER_SCOPED_KINDS, openStore, type SnapshotPolicy } from './store/index.js';
 import type { LogFiles } from './store/log-files.js';
 import type { ListOptions, Store, Watch, WatchOptions } from './store/store.js';
@@ -381,14 +382,29 @@ export class Cluster {
 
   // ---------------------------------------------------------------- traffic
 
-  /** `fetch` against the cluster's Services: `http://web.default.svc/`, `http://web/`, a ClusterIP, or a NodePort on localhost. */
+  /**
+   * `fetch` against the cluster: a Service (`http://web.default.svc/`, `http://web/`, a
+   * ClusterIP, or a NodePort on localhost), or a running pod by its IP (`http://10.244.1.2/`,
+   * as from inside the cluster).
+   */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    return this.proxy.fetch(input, init);
+    const request = new Request(input, init);
+    const pod = this.podByIP(new URL(request.url).hostname);
+    if (pod === undefined) return this.proxy.fetch(request);
+    return fetchOver((port) => this.dial(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', port), undefined, request);
   }
 
-  /** A byte stream to a Service's port (round-robin over its ready endpoints). */
+  /** A byte stream to a Service's port (round-robin over its ready endpoints), or to a running pod's port by its IP. */
   connect(host: string, port: number, options: { namespace?: string } = {}): Promise<ForwardTarget> {
+    const pod = this.podByIP(host);
+    if (pod !== undefined) return this.dial(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', port);
     return this.proxy.connect(host, port, options);
+  }
+
+  /** The running pod (not being deleted) whose IP is `address`, if any. */
+  private podByIP(address: string): Pod | undefined {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) return undefined;
+    return this.list<Pod>('Pod').find((p) => p.status?.podIP === address && p.metadata.deletionTimestamp === undefined && p.status.phase === 'Running');
   }
 
   /** The NodePorts listening on 127.0.0.1. */
@@ -406,10 +422,8 @@ export class Cluster {
    * with that IP, on any node (on the ports its containers declare: skiff listens on
    * those only), or else the service proxy (a Service's cluster IP). Rejects with why it cannot.
    */
-  private async connectFromPod(address: string, port: number, namespace: string): Promise<ForwardTarget> {
-    const pod = this.list<Pod>('Pod').find((p) => p.status?.podIP === address && p.metadata.deletionTimestamp === undefined && p.status.phase === 'Running');
-    if (pod !== undefined) return this.dial(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', port);
-    return this.proxy.connect(address, port, { namespace });
+  private connectFromPod(address: string, port: number, namespace: string): Promise<ForwardTarget> {
+    return this.connect(address, port, { namespace });
   }
 
   /**
