@@ -48,6 +48,7 @@ import type { Node, Pod, Service } from './objects/core.js';
 import type { SchedulerOptions } from './scheduler/scheduler.js';
 import { ServiceProxy } from './services/proxy.js';
 import { fetchOver } from '../sandbox/network.js';
+import { parseIPv4 } from '../sandbox/net/ipv4.js';
 import { CLUSTER_SCOPED_KINDS, openStore, type SnapshotPolicy } from './store/index.js';
 import type { LogFiles } from './store/log-files.js';
 import type { ListOptions, Store, Watch, WatchOptions } from './store/store.js';
@@ -403,7 +404,7 @@ export class Cluster {
 
   /** The running pod (not being deleted) whose IP is `address`, if any. */
   private podByIP(address: string): Pod | undefined {
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) return undefined;
+    if (parseIPv4(address) === undefined) return undefined;
     return this.list<Pod>('Pod').find((p) => p.status?.podIP === address && p.metadata.deletionTimestamp === undefined && p.status.phase === 'Running');
   }
 

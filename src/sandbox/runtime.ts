@@ -95,6 +95,7 @@ import { checkComponentImports, functionBody, isComponent, type ComponentCode } 
 import { RunMounts, releaseMounts, resolveMounts, resolvePreopens, type ContainerMount, type MountEntry, type PreopenEntry } from './mounts.js';
 import { CTRL_WAKE } from './net/arena.js';
 import type { VolumeManager } from './volumes.js';
+import { formatIPv4, parseIPv4 } from './net/ipv4.js';
 import { DIAL_ONLY_LAYOUT, FIRST_LISTEN_FD, NET_LAYOUT, RunNetwork, containerPorts, fetchOver, type PortInfo, type PublishSpec, type VirtualConnection } from './network.js';
 import { ThreadPool, type PoolStats, type PooledThread } from './pool.js';
 import {
@@ -726,7 +727,7 @@ export class Runtime {
     const key = network?.namespace ?? `container:${id}`;
     const existing = this.netns.get(key);
     const address = network?.address;
-    if (address !== undefined && !/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(address)) throw new SkiffError('CONFLICT', `network address ${JSON.stringify(address)}: give an IPv4 address`);
+    if (address !== undefined && parseIPv4(address) === undefined) throw new SkiffError('CONFLICT', `network address ${JSON.stringify(address)}: give an IPv4 address`);
     if (address !== undefined && address.startsWith('127.')) throw new SkiffError('CONFLICT', `network address ${address}: 127.0.0.0/8 is each namespace's loopback`);
     if (existing !== undefined) {
       if (address !== undefined && address !== existing.address) throw new SkiffError('CONFLICT', `network namespace ${key} has the address ${existing.address}, not ${address}`);
@@ -752,7 +753,7 @@ export class Runtime {
    */
   private dialFrom(from: Netns): (address: number, port: number) => Promise<VirtualConnection | undefined> {
     return async (address, port) => {
-      const dotted = `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+      const dotted = formatIPv4(address);
       const ns = address >>> 24 === 127 ? from : this.byAddress.get(dotted);
       if (ns === undefined) return this.dialOut?.(dotted, port, from.key);
       for (const member of ns.members) {
@@ -769,16 +770,10 @@ export class Runtime {
    * `resolve` option. Names are case-insensitive.
    */
   private resolveFrom(from: Netns): (name: string) => Promise<readonly number[]> {
-    const toU32 = (dotted: string): number | undefined => {
-      const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(dotted);
-      if (m === null) return undefined;
-      const parts = m.slice(1).map(Number);
-      return parts.every((p) => p <= 255) ? ((((parts[0] as number) << 24) | ((parts[1] as number) << 16) | ((parts[2] as number) << 8) | (parts[3] as number)) >>> 0) : undefined;
-    };
     return async (name) => {
       const local = this.names.get(name) ?? [...this.names.values()].find((c) => c.name.toLowerCase() === name.toLowerCase().replace(/\.$/, ''));
       const found = local !== undefined ? [local.netns.address] : ((await this.resolveOut?.(name, from.key)) ?? []);
-      return found.map(toU32).filter((a): a is number => a !== undefined);
+      return found.map(parseIPv4).filter((a): a is number => a !== undefined);
     };
   }
 

@@ -32,6 +32,7 @@ import type { Service, ServicePort } from '../objects/core.js';
 import type { Result, Store, Stored } from '../store/store.js';
 import { whenQueueIdle } from './idle.js';
 import { Informer, objectKey, splitKey, WorkQueue, type ReconcileResult } from './informer.js';
+import { formatIPv4, parseIPv4 } from '../../sandbox/net/ipv4.js';
 
 /** Kubernetes' default service CIDR (kubeadm's `networking.serviceSubnet`). */
 export const DEFAULT_SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/12';
@@ -322,15 +323,4 @@ export class ServiceIPController {
   }
 }
 
-/** `a.b.c.d` as an unsigned 32-bit number, or undefined. */
-export function parseIPv4(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (m === null) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return parts.reduce((n, p) => n * 256 + p, 0);
-}
-
-export function formatIPv4(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
+export { formatIPv4, parseIPv4 };

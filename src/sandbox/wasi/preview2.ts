@@ -20,6 +20,7 @@
  */
 import { EAGAIN, Errno } from '../../layers/errno.js';
 import type { Connection, GuestNet, Listener } from '../net/guest.js';
+import { parseIPv4 } from '../net/ipv4.js';
 import type { Waiter, WasiClock } from './options.js';
 
 export interface Preview2Options {
@@ -633,8 +634,8 @@ export class Preview2 {
         ResolveAddressStream,
         resolveAddresses: (_network: Network, name: string) => {
           if (name.toLowerCase() === 'localhost') return new ResolveAddressStream([ipOf(0x7f000001)]);
-          const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name);
-          if (m !== null && m.slice(1).every((x) => Number(x) <= 255)) return new ResolveAddressStream([{ tag: 'ipv4', val: m.slice(1).map(Number) as [number, number, number, number] }]);
+          const literal = parseIPv4(name);
+          if (literal !== undefined) return new ResolveAddressStream([ipOf(literal)]);
           // A DNS name (wasi-sockets: anything else is invalid-argument).
           if (name.length === 0 || name.length > 253 || !/^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(name)) throw 'invalid-argument';
           if (o.net === undefined) return new ResolveAddressStream([], undefined, 'name-unresolvable');
