@@ -184,6 +184,34 @@ spec:
   });
 });
 
+describe('Cluster warm threads', () => {
+  it('each node keeps warmThreads container threads booted; nodes.warm() waits for them and says how many', async () => {
+    const c = await Cluster.start({ nodes: 2, warmThreads: 3 });
+    try {
+      expect(await c.nodes.warm()).toEqual({ 'node-1': { idle: 3, busy: 0 }, 'node-2': { idle: 3, busy: 0 } });
+      await webImage(c.images.store, 'web:1');
+      await c.apply({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web' },
+        spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] } } },
+      });
+      await c.rolloutStatus('deployment', 'web', { timeoutMs: 20_000 });
+      // Each pod took a booted thread; the pools grow back to 3 idle threads a node.
+      const threads = await c.nodes.warm();
+      expect(Object.values(threads).map((t) => t.idle)).toEqual([3, 3]);
+      expect(Object.values(threads).reduce((n, t) => n + t.busy, 0)).toBe(2);
+      // A request the kubelet has not answered when its node dies fails; it does not hang.
+      // (The kill is in the same turn as the request: the answer cannot come in between.)
+      const failed = expect(c.nodes.warm()).rejects.toThrow(/node node-2 went down: kubelet thread was killed/);
+      await c.nodes.kill('node-2');
+      await failed;
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
 describe('Cluster with a home and a store path', () => {
   it('keeps its objects (the store log) and images (an OCI layout) across a restart', async () => {
     const { mkdtempSync, rmSync } = await import('node:fs');

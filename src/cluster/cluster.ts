@@ -75,6 +75,13 @@ export interface ClusterOptions {
   readonly images?: ImageStore;
   /** Capacity of each node (default 4 cpu, 8Gi, 110 pods). */
   readonly capacity?: NodeCapacity;
+  /**
+   * Container threads each node keeps booted and idle (default 1). A pod takes one
+   * instead of spawning a thread, the largest cost of its start; size it to the pods a
+   * node starts at once (see README, "Start-up"). Each idle thread costs memory (about
+   * 11 MB here).
+   */
+  readonly warmThreads?: number;
   /** ms without a heartbeat before a node is NotReady/Unknown (default 40,000). */
   readonly nodeMonitorGracePeriod?: number;
   /** ms a pod stays on a NotReady node before it is evicted (default 300,000). */
@@ -191,6 +198,17 @@ export class ClusterNodes {
    */
   async kill(name: string): Promise<void> {
     await this.cluster.nodeHost(name).kill();
+  }
+
+  /**
+   * Resolves when every running node's warm container threads (`warmThreads`) are
+   * booted, so that pods started from then on skip spawning a thread; with each node's
+   * container threads then idle (warm) and busy (running containers).
+   */
+  async warm(): Promise<Record<string, { idle: number; busy: number }>> {
+    const hosts = this.cluster.nodeHosts().filter((h) => h.running);
+    const threads = await Promise.all(hosts.map((h) => h.warm()));
+    return Object.fromEntries(hosts.map((h, i) => [h.name, threads[i] ?? { idle: 0, busy: 0 }]));
   }
 
   /** Marks a node unschedulable (`kubectl cordon`). */
@@ -503,6 +521,7 @@ export class Cluster {
       ...(capacity ? { capacity } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
       ...(this.options.heartbeatSeconds !== undefined ? { heartbeatSeconds: this.options.heartbeatSeconds } : {}),
+      ...(this.options.warmThreads !== undefined ? { warmThreads: this.options.warmThreads } : {}),
       onEvent: (e) => void this.recordNodeEvent(e),
       connect: (address, port, namespace) => this.connectFromPod(address, port, namespace),
       resolve: (name, namespace) => this.resolveFromPod(name, namespace),

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { nodePlatform } from '../platform/node/index.js';
 import { PooledThread, ThreadPool } from './pool.js';
 import type { Thread } from '../platform/threads.js';
@@ -28,6 +28,51 @@ describe('ThreadPool', () => {
     const pool = new ThreadPool(nodePlatform, pathToFileURL(join(dir, 'missing.js')), 1);
     await expect(pool.acquire()).rejects.toThrow(/does not exist/);
     await pool.close();
+  });
+});
+
+describe('ThreadPool sizing', () => {
+  // The real container thread module (what a Runtime's pool spawns).
+  const worker = new URL('./worker.js', import.meta.url);
+
+  it('resize grows the pool at once, beyond the cap on idle threads when asked', async () => {
+    const pool = new ThreadPool(nodePlatform, worker, 1);
+    try {
+      await pool.warm();
+      expect(() => pool.resize(-1)).toThrow(/pool size must be a whole number ≥ 0, not -1/);
+      pool.resize(33); // more than the 32 idle threads a pool otherwise keeps at most
+      expect(pool.stats().booting).toBe(32);
+      await pool.warm();
+      expect(pool.stats()).toMatchObject({ idle: 33, busy: 0, booting: 0, spawned: 33, ended: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('replaces the threads a burst took only once no thread has been taken for 25 ms', async () => {
+    const pool = new ThreadPool(nodePlatform, worker, 3);
+    try {
+      await pool.warm();
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        await pool.acquire();
+        vi.advanceTimersByTime(20);
+        await pool.acquire();
+        // 40 ms after the first take: a replacement timed from it would be spawning now.
+        vi.advanceTimersByTime(20);
+        await pool.acquire();
+        vi.advanceTimersByTime(20);
+        expect(pool.stats()).toMatchObject({ idle: 0, busy: 3, booting: 0, spawned: 3 });
+        vi.advanceTimersByTime(5); // 25 ms after the last take
+        expect(pool.stats()).toMatchObject({ busy: 3, booting: 3, spawned: 6 });
+      } finally {
+        vi.useRealTimers();
+      }
+      await pool.warm();
+      expect(pool.stats()).toMatchObject({ idle: 3, busy: 3 });
+    } finally {
+      await pool.close();
+    }
   });
 });
 

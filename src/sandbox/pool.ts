@@ -13,13 +13,15 @@
  *              A thread that dies while booting (its module does not load) fails every
  *              caller waiting for a thread with that error, and the pool spawns again
  *              only when asked (no respawn loop).
- * The pool keeps `size` threads idle or booting (default 2): a thread taken by a run is
- * replaced if the run still holds it 25 ms later (short runs give theirs back first, so
- * back-to-back runs never spawn). A run that finds none idle waits 5 ms for one to come
- * back before a thread is spawned for it (a burst of short runs spawns nothing).
- * Threads beyond `size` that have been idle for 5 s are terminated (so a workload that
- * runs N containers at once keeps about N threads while it lasts, instead of spawning
- * and terminating threads at every burst); never more than 32 are kept idle.
+ * The pool keeps `size` threads idle or booting (default 2; `resize` changes it): threads
+ * taken by runs are replaced once no thread has been taken for 25 ms (short runs give
+ * theirs back first, so back-to-back runs never spawn; and a burst of long runs, such as
+ * a node starting its pods, does not compete with spawning its replacements until it is
+ * over). A run that finds none idle waits 5 ms for one to come back before a thread is
+ * spawned for it (a burst of short runs spawns nothing). Threads beyond `size` that have
+ * been idle for 5 s are terminated (so a workload that runs N containers at once keeps
+ * about N threads while it lasts, instead of spawning and terminating threads at every
+ * burst); never more than 32 (or `size`, if larger) are kept idle.
  *
  * Shared memory: each thread gets, once, its control words (protocol.ts), its output ring
  * (output.ts), its mailbox (mailbox.ts: where it sleeps while idle) and its exec slots
@@ -158,7 +160,7 @@ export class ThreadPool {
   constructor(
     private readonly platform: Platform,
     private readonly threadModule: URL,
-    readonly size = DEFAULT_POOL_SIZE,
+    private size = DEFAULT_POOL_SIZE,
   ) {
     this.replenish();
   }
@@ -204,6 +206,19 @@ export class ThreadPool {
     return { idle: this.idle.length, busy, booting: this.booting(), spawned: this.spawned, ended: this.ended };
   }
 
+  /**
+   * Keeps `size` threads idle from now on: a larger pool spawns the missing threads at
+   * once (in the background: `warm` says when they are booted); a smaller one lets the
+   * surplus age out as it does after a burst. Idempotent.
+   */
+  resize(size: number): void {
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`pool size must be a whole number ≥ 0, not ${size}`);
+    const grows = size > this.size;
+    this.size = size;
+    if (grows) this.replenish();
+    else if (this.idle.length > size) this.trimLater();
+  }
+
   /** Resolves when `size` threads are idle (for benchmarks and tests that measure warm starts). */
   warm(): Promise<void> {
     if (this.idle.length >= this.size) return Promise.resolve();
@@ -233,12 +248,15 @@ export class ThreadPool {
   }
 
   /**
-   * Replaces a thread taken from the pool only if it is still missing a moment later: a
-   * short run gives its thread back first, so back-to-back runs never spawn a thread
-   * (spawning one costs more CPU than a hundred short runs).
+   * Replaces threads taken from the pool only if they are still missing when no thread
+   * has been taken for a moment: a short run gives its thread back first, so back-to-back
+   * runs never spawn a thread (spawning one costs more CPU than a hundred short runs); and
+   * the replacements for a burst of runs do not take CPU from the burst's own starts.
    */
   private replenishSoon(): void {
-    if (this.replenishTimer !== undefined || this.idle.length + this.booting() >= this.size) return;
+    if (this.replenishTimer !== undefined) clearTimeout(this.replenishTimer);
+    this.replenishTimer = undefined;
+    if (this.idle.length + this.booting() >= this.size) return;
     this.replenishTimer = setTimeout(() => {
       this.replenishTimer = undefined;
       this.replenish();
@@ -360,7 +378,7 @@ export class ThreadPool {
       waiter.resolve(t);
       return;
     }
-    if (this.idle.length >= MAX_IDLE) {
+    if (this.idle.length >= Math.max(MAX_IDLE, this.size)) {
       this.end(t);
       void t.thread.terminate();
       return;

@@ -433,6 +433,14 @@ export class Runtime {
     this.pool = new ThreadPool(this.platform, options.threadModule ?? THREAD_MODULE, options.poolSize);
   }
 
+  /**
+   * Keeps `size` container threads booted and idle from now on (`poolSize`): growing
+   * spawns them at once, in the background (`warm` resolves when they are booted).
+   */
+  resizePool(size: number): void {
+    this.pool.resize(size);
+  }
+
   /** Resolves when the pool's threads are booted (start latency is then one message). */
   warm(): Promise<void> {
     return this.pool.warm();

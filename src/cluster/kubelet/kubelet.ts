@@ -167,6 +167,7 @@ export class Kubelet {
         this.hostIP = m.hostIP;
         this.followed = new FollowedClock(m.now, (at) => this.send({ type: 'wake', at }));
         this.heartbeat(m.heartbeatMs);
+        if (m.warmThreads !== undefined) this.runtime.resizePool(m.warmThreads);
         return;
       case 'time':
         this.followed.follow(m.now);
@@ -199,6 +200,15 @@ export class Kubelet {
         return;
       case 'logs':
         this.send({ type: 'logsResult', id: m.id, ...this.logs(m.namespace, m.name, m.container) });
+        return;
+      case 'warm':
+        this.runtime.warm().then(
+          () => {
+            const { idle, busy } = this.runtime.stats();
+            this.send({ type: 'warmed', id: m.id, threads: { idle, busy } });
+          },
+          (e: unknown) => this.send({ type: 'warmed', id: m.id, error: (e as Error).message }),
+        );
         return;
       case 'data':
       case 'credit':

@@ -64,6 +64,8 @@ export interface InitMessage {
   readonly now: number;
   /** How often (cluster ms) the kubelet sends `heartbeat` and `metrics`. */
   readonly heartbeatMs: number;
+  /** Container threads to keep booted and idle (the kubelet's own default when absent). */
+  readonly warmThreads?: number;
 }
 
 export interface TimeMessage {
@@ -152,6 +154,13 @@ export interface LogsMessage {
   readonly container?: string;
 }
 
+/** Answer `warmed` once the kubelet's warm container threads are all booted (`InitMessage.warmThreads`). */
+export interface WarmMessage {
+  readonly v: V;
+  readonly type: 'warm';
+  readonly id: number;
+}
+
 // ---------------------------------------------------------------- kubelet → master
 
 export interface ReadyMessage {
@@ -224,6 +233,16 @@ export interface LogsResultMessage {
   /** stdout and stderr interleaved in the order written, as `kubectl logs` shows them. */
   readonly text?: string;
   /** Why there are none (no such pod or container on this node, not started yet). */
+  readonly error?: string;
+}
+
+export interface WarmedMessage {
+  readonly v: V;
+  readonly type: 'warmed';
+  readonly id: number;
+  /** The kubelet's container threads once booted: idle (warm) and busy (running containers). */
+  readonly threads?: { readonly idle: number; readonly busy: number };
+  /** Why the threads cannot be booted (the container thread module fails to load). */
   readonly error?: string;
 }
 
@@ -322,10 +341,11 @@ export interface ResetMessage {
 
 export type StreamMessage = DataMessage | CreditMessage | EndMessage | ResetMessage;
 
-export type ToKubelet = InitMessage | TimeMessage | PodsMessage | ImageMessage | VolumeMessage | DialMessage | ConnectedMessage | ResolvedMessage | StopMessage | LogsMessage | StreamMessage;
+export type ToKubelet = InitMessage | TimeMessage | PodsMessage | ImageMessage | VolumeMessage | DialMessage | ConnectedMessage | ResolvedMessage | StopMessage | LogsMessage | WarmMessage | StreamMessage;
 export type FromKubelet =
   | ReadyMessage
   | LogsResultMessage
+  | WarmedMessage
   | HeartbeatMessage
   | PodStatusMessage
   | PodStoppedMessage
