@@ -54,6 +54,9 @@ export async function bundleThreads() {
       if (bad.length > 0) throw new Error(`${input}: its graph uses import.meta where the bundle's place would be wrong:\n${bad.join('\n')}`);
     }
   }
+  // The container thread's cache, remade after a workload (warm-code-cache.mjs).
+  const { warmCodeCache } = await import('./warm-code-cache.mjs');
+  await warmCodeCache();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleThreads();

@@ -113,8 +113,14 @@ function isErrResult(e: unknown): boolean {
   return e === undefined;
 }
 
-export function main(port: ThreadPort): void {
-  const thread = new ContainerThread(port);
+/** What the platform's thread entry may ask of a container thread. */
+export interface ThreadHooks {
+  /** Called each time the thread has finished its runs and is about to sleep for the next (not blocking it). */
+  readonly idle?: () => void;
+}
+
+export function main(port: ThreadPort, hooks: ThreadHooks = {}): void {
+  const thread = new ContainerThread(port, hooks);
   port.onMessage((raw) => thread.receive(raw));
   post(port, { v: PROTOCOL_VERSION, type: 'ready' });
 }
@@ -181,7 +187,10 @@ class ContainerThread {
   private current: { run: number; stop: StopReason | undefined } | undefined;
   private readonly clock: WasiClock;
 
-  constructor(private readonly port: ThreadPort) {
+  constructor(
+    private readonly port: ThreadPort,
+    private readonly hooks: ThreadHooks,
+  ) {
     const fallback = new Int32Array(new SharedArrayBuffer(8));
     this.clock = {
       realtime: () => BigInt(Math.round(now() * 1e6)),
@@ -267,6 +276,7 @@ class ContainerThread {
       // unless the next run is already here.
       const last = this.last;
       if (last?.key !== undefined && last.module instanceof WebAssembly.Module && this.sparesWorthIt && this.spare === undefined && !mailbox.hasLetter()) this.spare = SpareInstance.make(last.key, last.module, last.memory);
+      this.hooks.idle?.();
       let letter: Letter<ToThread>;
       try {
         letter = mailbox.take<ToThread>('skiff protocol', PROTOCOL_VERSION);

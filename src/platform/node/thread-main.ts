@@ -4,7 +4,8 @@
  * `workerData.module` (a `.cjs` bundle with its code cache, or any ES module) and hands
  * it its port.
  */
-import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
+import { parentPort, threadId, workerData, type TransferListItem } from 'node:worker_threads';
+import { renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ThreadPort } from '../threads.js';
 import { loadCommonJs } from './cached-script.js';
@@ -25,7 +26,25 @@ const threadPort: ThreadPort = {
   },
 };
 
+interface ThreadModule {
+  main(port: ThreadPort, hooks?: { idle?: () => void }): void;
+}
+
 const url = (workerData as { module: string }).module;
 // A CommonJS bundle runs with its code cache (cached-script.ts); anything else is imported.
-const mod = (url.endsWith('.cjs') ? loadCommonJs(fileURLToPath(url)) : await import(url)) as { main(port: ThreadPort): void };
-mod.main(threadPort);
+if (url.endsWith('.cjs')) {
+  const path = fileURLToPath(url);
+  const loaded = loadCommonJs(path);
+  // The build's warm-up (scripts/warm-code-cache.mjs) sets this: each time the thread goes
+  // idle it rewrites the bundle's code cache with everything compiled so far.
+  const write = process.env['SKIFF_WRITE_CODE_CACHE'] === '1';
+  // (Written aside and renamed: a thread terminated mid-write leaves the last whole cache.)
+  const idle = (): void => {
+    const aside = `${path}.cache.${threadId}`;
+    writeFileSync(aside, loaded.cache());
+    renameSync(aside, `${path}.cache`);
+  };
+  (loaded.exports as ThreadModule).main(threadPort, write ? { idle } : {});
+} else {
+  ((await import(url)) as ThreadModule).main(threadPort);
+}
