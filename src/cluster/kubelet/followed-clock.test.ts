@@ -28,4 +28,17 @@ describe('FollowedClock', () => {
     clock.follow(10);
     expect(announced).toEqual([10, 20]);
   });
+
+  it('when the master runs on real time, the reading moves on between follows: a timer set late lasts what it says', async () => {
+    const announced: (number | undefined)[] = [];
+    const clock = new FollowedClock(1000, (at) => announced.push(at), true);
+    await new Promise((r) => setTimeout(r, 30));
+    // (Not 1000, the last time followed: a 100 ms probe timeout set now would end 30 ms early.)
+    expect(clock.now()).toBeGreaterThanOrEqual(1025);
+    clock.setTimer(100, () => {});
+    expect(announced.at(-1)).toBeGreaterThanOrEqual(1125);
+    const read = clock.now();
+    clock.follow(1010); // a `time` sent before: never backwards
+    expect(clock.now()).toBeGreaterThanOrEqual(read);
+  });
 });

@@ -165,7 +165,7 @@ export class Kubelet {
         this.nodeName = m.nodeName;
         this.ipPrefix = m.podCIDR.split('.').slice(0, 3).join('.');
         this.hostIP = m.hostIP;
-        this.followed = new FollowedClock(m.now, (at) => this.send({ type: 'wake', at }));
+        this.followed = new FollowedClock(m.now, (at) => this.send({ type: 'wake', at }), m.realTime === true);
         this.heartbeat(m.heartbeatMs);
         if (m.warmThreads !== undefined) this.runtime.resizePool(m.warmThreads);
         return;

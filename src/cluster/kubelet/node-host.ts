@@ -518,6 +518,7 @@ export class NodeHost {
       hostIP: this.hostIP,
       now: this.clock.now(),
       heartbeatMs: (this.options.heartbeatSeconds ?? 10) * 1000,
+      ...(this.clock === realClock ? { realTime: true } : {}),
       ...(this.options.warmThreads !== undefined ? { warmThreads: this.options.warmThreads } : {}),
     });
     const tickMs = this.options.tickMs ?? 1000;

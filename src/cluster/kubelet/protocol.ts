@@ -64,6 +64,8 @@ export interface InitMessage {
   readonly now: number;
   /** How often (cluster ms) the kubelet sends `heartbeat` and `metrics`. */
   readonly heartbeatMs: number;
+  /** The master's clock is real time: the kubelet's reading moves on between `time` messages (followed-clock.ts). */
+  readonly realTime?: boolean;
   /** Container threads to keep booted and idle (the kubelet's own default when absent). */
   readonly warmThreads?: number;
 }
