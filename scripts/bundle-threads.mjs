@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-export const THREAD_MODULES = ['dist/src/sandbox/worker.js', 'dist/src/platform/node/kubelet-main.js'];
+export const THREAD_MODULES = ['dist/src/sandbox/worker.js', 'dist/src/platform/node/kubelet-main.js', 'dist/src/platform/node/thread-main.js'];
 /** import.meta uses a bundle may keep, by module (see above); rolldown's own createRequire for bundled CommonJS is one. */
 const ALLOWED = ['createRequire(import.meta.url)', 'createRequire$1(import.meta.url)', 'new URL("./thread-main.js", import.meta.url)', 'new URL(import.meta.url)', 'new URL("../../sandbox/worker.js", import.meta.url)', 'new URL("./worker.js", import.meta.url)'];
 

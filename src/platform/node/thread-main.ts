@@ -2,7 +2,9 @@
  * The entry of every Node worker thread skiff spawns (threads.ts): listens at once (so
  * no message is lost while the module loads), loads the thread module named in
  * `workerData.module` (a `.cjs` bundle with its code cache, or any ES module) and hands
- * it its port.
+ * it its port. Built as a CommonJS bundle too (scripts/bundle-threads.mjs), which a
+ * thread starts from: Node then never sets up its ES module loader in a thread that
+ * runs a CommonJS bundle (about 10 ms of CPU per thread here).
  */
 import { parentPort, threadId, workerData, type TransferListItem } from 'node:worker_threads';
 import { renameSync, writeFileSync } from 'node:fs';
@@ -46,5 +48,14 @@ if (url.endsWith('.cjs')) {
   };
   (loaded.exports as ThreadModule).main(threadPort, write ? { idle } : {});
 } else {
-  ((await import(url)) as ThreadModule).main(threadPort);
+  // (No top-level await: this file is also bundled as CommonJS, thread-main.bundle.cjs.)
+  import(url).then(
+    (m: ThreadModule) => m.main(threadPort),
+    (e: unknown) => {
+      // As an import failing at the top level would: the thread dies with the error.
+      setTimeout(() => {
+        throw e;
+      });
+    },
+  );
 }

@@ -21,6 +21,8 @@ describe('runnableUrl', () => {
     expect(fileURLToPath(url)).toMatch(/\/dist\/src\/sandbox\/worker\.bundle\.cjs$/);
     expect(existsSync(url)).toBe(true);
     expect(existsSync(`${fileURLToPath(url)}.cache`)).toBe(true);
+    // Threads start from the CommonJS bundle of their entry (no ES module loader to set up).
+    expect(fileURLToPath(runnableUrl(new URL('./thread-main.js', import.meta.url)))).toMatch(/\/dist\/src\/platform\/node\/thread-main\.bundle\.cjs$/);
     // The kubelet's bundle imports the component transpiler on demand: an ES module.
     expect(fileURLToPath(runnableUrl(new URL('./kubelet-main.js', import.meta.url)))).toMatch(/kubelet-main\.bundle\.js$/);
   });
