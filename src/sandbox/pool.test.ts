@@ -49,7 +49,7 @@ describe('ThreadPool sizing', () => {
     }
   });
 
-  it('replaces the threads a burst took only once no thread has been taken for 25 ms', async () => {
+  it('replaces the threads a burst took only once no thread has been taken for 25 ms per thread missing', async () => {
     const pool = new ThreadPool(nodePlatform, worker, 3);
     try {
       await pool.warm();
@@ -61,9 +61,9 @@ describe('ThreadPool sizing', () => {
         // 40 ms after the first take: a replacement timed from it would be spawning now.
         vi.advanceTimersByTime(20);
         await pool.acquire();
-        vi.advanceTimersByTime(20);
+        vi.advanceTimersByTime(74);
         expect(pool.stats()).toMatchObject({ idle: 0, busy: 3, booting: 0, spawned: 3 });
-        vi.advanceTimersByTime(5); // 25 ms after the last take
+        vi.advanceTimersByTime(1); // 3 × 25 ms after the last take
         expect(pool.stats()).toMatchObject({ busy: 3, booting: 3, spawned: 6 });
       } finally {
         vi.useRealTimers();

@@ -14,10 +14,11 @@
  *              caller waiting for a thread with that error, and the pool spawns again
  *              only when asked (no respawn loop).
  * The pool keeps `size` threads idle or booting (default 2; `resize` changes it): threads
- * taken by runs are replaced once no thread has been taken for 25 ms (short runs give
- * theirs back first, so back-to-back runs never spawn; and a burst of long runs, such as
- * a node starting its pods, does not compete with spawning its replacements until it is
- * over). A run that finds none idle waits 5 ms for one to come back before a thread is
+ * taken by runs are replaced once no thread has been taken for 25 ms per thread missing
+ * (short runs give theirs back first, so back-to-back runs never spawn; and the
+ * replacements for a burst of long runs, such as a node starting its pods, wait until
+ * the burst is over and its guests have had time to start: spawning them takes the same
+ * CPU the guests start with). A run that finds none idle waits 5 ms for one to come back before a thread is
  * spawned for it (a burst of short runs spawns nothing). Threads beyond `size` that have
  * been idle for 5 s are terminated (so a workload that runs N containers at once keeps
  * about N threads while it lasts, instead of spawning and terminating threads at every
@@ -45,7 +46,7 @@ const MODULE_CACHE = 16;
 /** Data area of an exec slot's channel (larger messages cross in pieces). */
 const EXEC_SLOT_CAPACITY = 64 * 1024;
 const LAYER_CACHE = 128;
-/** How long a pool below its size waits for a thread to come back before spawning one. */
+/** How long a pool below its size waits, per thread missing, for threads to come back before spawning them. */
 const REPLENISH_DELAY_MS = 25;
 /** How long a run that found no idle thread waits for one to come back before one is spawned for it. */
 const SPAWN_DELAY_MS = 5;
@@ -249,18 +250,21 @@ export class ThreadPool {
 
   /**
    * Replaces threads taken from the pool only if they are still missing when no thread
-   * has been taken for a moment: a short run gives its thread back first, so back-to-back
-   * runs never spawn a thread (spawning one costs more CPU than a hundred short runs); and
-   * the replacements for a burst of runs do not take CPU from the burst's own starts.
+   * has been taken for a while, 25 ms per thread missing: a short run gives its thread
+   * back first, so back-to-back runs never spawn a thread (spawning one costs more CPU
+   * than a hundred short runs); and the replacements for a burst of N runs (a node
+   * starting N pods) wait N × 25 ms, so that spawning them (30–40 ms of CPU each) does not
+   * take the CPU the burst's guests start with.
    */
   private replenishSoon(): void {
     if (this.replenishTimer !== undefined) clearTimeout(this.replenishTimer);
     this.replenishTimer = undefined;
-    if (this.idle.length + this.booting() >= this.size) return;
+    const missing = this.size - this.idle.length - this.booting();
+    if (missing <= 0) return;
     this.replenishTimer = setTimeout(() => {
       this.replenishTimer = undefined;
       this.replenish();
-    }, REPLENISH_DELAY_MS);
+    }, REPLENISH_DELAY_MS * missing);
   }
 
   /**
