@@ -94,10 +94,25 @@ async function hundredReplicas(warmThreads?: number): Promise<number> {
   const c = await Cluster.start({ nodes: 3, capacity: { cpu: '8', memory: '16Gi', pods: 110 }, ...(warmThreads !== undefined ? { warmThreads } : {}) });
   await webImage(c.images.store, 'web:1');
   await c.nodes.warm();
+  // Counted from a watch, as a client waiting for a rollout would (polling the list every
+  // few ms would take the master's thread from the cluster it measures).
+  const readyPods = new Set<string>();
+  const w = c.watch<PodLike>('pods');
+  let done: () => void = () => {};
+  const all = new Promise<void>((resolve) => (done = resolve));
+  void (async () => {
+    for await (const ev of w) {
+      if (ev.type === 'BOOKMARK') continue;
+      if (ev.type !== 'DELETED' && ready(ev.object)) readyPods.add(ev.object.metadata.name ?? '');
+      else readyPods.delete(ev.object.metadata.name ?? '');
+      if (readyPods.size === 100) done();
+    }
+  })();
   const t = performance.now();
   await c.apply(deployment(100));
-  await until('100 ready pods', () => c.list<PodLike>('pods').filter(ready).length === 100);
+  await all;
   const ms = performance.now() - t;
+  w.close();
   await c.stop();
   return ms;
 }

@@ -105,7 +105,9 @@ function equalIgnoreHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | un
  * unavailable 1. Recreate: both 0.
  */
 export function resolveFenceposts(d: Deployment): { maxSurge: number; maxUnavailable: number } {
-  const spec = withDefaults(d).spec;
+  // The defaults inline (an absent type is RollingUpdate, absent fenceposts 25%, absent
+  // replicas 1): this runs several times per reconcile, and withDefaults copies the object.
+  const spec = d.spec;
   if (spec.strategy?.type === 'Recreate') return { maxSurge: 0, maxUnavailable: 0 };
   const replicas = spec.replicas ?? 1;
   const surge = scaledValueFromIntOrPercent(spec.strategy?.rollingUpdate?.maxSurge ?? '25%', replicas, true) ?? 0;
