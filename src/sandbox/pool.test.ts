@@ -49,6 +49,21 @@ describe('ThreadPool sizing', () => {
     }
   });
 
+  it('prepare(n) boots at once the threads n upcoming runs need beyond those idle or booting', async () => {
+    const pool = new ThreadPool(nodePlatform, worker, 1);
+    try {
+      await pool.warm();
+      pool.prepare(3);
+      expect(pool.stats()).toMatchObject({ idle: 1, booting: 2, spawned: 3 });
+      pool.prepare(3); // covered by those booting
+      expect(pool.stats().spawned).toBe(3);
+      for (const end = Date.now() + 10_000; pool.stats().booting > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+      expect(pool.stats()).toMatchObject({ idle: 3, booting: 0, spawned: 3 });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('replaces the threads a burst took only once no thread has been taken for 25 ms per thread missing', async () => {
     const pool = new ThreadPool(nodePlatform, worker, 3);
     try {

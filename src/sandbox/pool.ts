@@ -220,6 +220,17 @@ export class ThreadPool {
     else if (this.idle.length > size) this.trimLater();
   }
 
+  /**
+   * `n` runs are about to start (a kubelet was given n new containers, whose images it is
+   * still pulling): spawns at once the threads that the idle and booting ones do not
+   * cover, so that they boot meanwhile. Those beyond `size` age out as after a burst.
+   */
+  prepare(n: number): void {
+    if (this.closed || this.bootFailed) return;
+    const missing = n - this.idle.length - this.booting();
+    for (let i = 0; i < missing; i++) this.spawn();
+  }
+
   /** Resolves when `size` threads are idle (for benchmarks and tests that measure warm starts). */
   warm(): Promise<void> {
     if (this.idle.length >= this.size) return Promise.resolve();

@@ -441,6 +441,14 @@ export class Runtime {
     this.pool.resize(size);
   }
 
+  /**
+   * `n` containers are about to start (their images are still being fetched, say): the
+   * threads they will need start booting now instead of at `start` (ThreadPool.prepare).
+   */
+  prepareThreads(n: number): void {
+    this.pool.prepare(n);
+  }
+
   /** Resolves when the pool's threads are booted (start latency is then one message). */
   warm(): Promise<void> {
     return this.pool.warm();

@@ -250,6 +250,7 @@ export class Kubelet {
   private sync(pods: readonly Pod[]): void {
     if (this.stopping) return;
     const wanted = new Set<string>();
+    let starting = 0;
     for (const pod of pods) {
       const uid = pod.metadata.uid ?? '';
       wanted.add(uid);
@@ -265,11 +266,14 @@ export class Kubelet {
         if (this.finished.has(uid) || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
         worker = new PodWorker(this, pod, this.allocateIp());
         this.pods.set(uid, worker);
+        starting += pod.spec.initContainers?.length ? 1 : pod.spec.containers.length;
         worker.start();
       } else worker.update(pod);
       if (deleting) guard(this.retire(worker, true));
     }
     for (const [uid, worker] of this.pods) if (!wanted.has(uid)) guard(this.retire(worker, false));
+    // Their threads boot while their images are pulled (an init container first: one).
+    if (starting > 0) this.runtime.prepareThreads(starting);
   }
 
   /** Stops a pod and forgets it; with `confirm`, tells the master its deletion may complete. */
