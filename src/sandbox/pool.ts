@@ -18,11 +18,13 @@
  * (short runs give theirs back first, so back-to-back runs never spawn; and the
  * replacements for a burst of long runs, such as a node starting its pods, wait until
  * the burst is over and its guests have had time to start: spawning them takes the same
- * CPU the guests start with). A run that finds none idle waits 5 ms for one to come back before a thread is
- * spawned for it (a burst of short runs spawns nothing). Threads beyond `size` that have
- * been idle for 5 s are terminated (so a workload that runs N containers at once keeps
- * about N threads while it lasts, instead of spawning and terminating threads at every
- * burst); never more than 32 (or `size`, if larger) are kept idle.
+ * CPU the guests start with). A run that finds none idle waits 5 ms for one to come back
+ * before a thread is spawned for it (a burst of short runs spawns nothing); a caller that
+ * knows runs are coming (`prepare`) has their threads spawned at once. Threads beyond
+ * `size` that have been idle for 5 s are terminated (so a workload that runs N
+ * containers at once keeps about N threads while it lasts, instead of spawning and
+ * terminating threads at every burst); never more than 32 (or `size`, if larger) are
+ * kept idle.
  *
  * Shared memory: each thread gets, once, its control words (protocol.ts), its output ring
  * (output.ts), its mailbox (mailbox.ts: where it sleeps while idle) and its exec slots
