@@ -18,7 +18,12 @@ import { Runtime } from '../src/sandbox/runtime.js';
 const root = new URL('..', import.meta.url);
 const wasm = (name: string): Promise<Buffer> => readFile(new URL(`guests/wasm/${name}.wasm`, root));
 const store = await ImageStore.open(new MemoryFiles());
-const runtime = new Runtime({ platform: nodePlatform, store, volumes: memoryVolumes() });
+// The containers here stop at WASI calls (a kill wakes them), and one test reads the
+// upper after a kill, which only a run that stops itself keeps (a terminated thread takes
+// its changes with it). Under the default 20 ms grace, a loaded machine that kept the woken
+// thread off the CPU for longer got it terminated instead (the upper then came back empty,
+// 3 runs in 15 under load); a long grace lets it stop itself however late it runs.
+const runtime = new Runtime({ platform: nodePlatform, store, volumes: memoryVolumes(), stopGraceMs: 10_000 });
 let conflict: (p: Promise<unknown>) => Promise<void>;
 
 beforeAll(async () => {
