@@ -303,10 +303,16 @@ describe('NodeHost and its kubelet thread', () => {
     const store = await cluster(clock);
     await startNode(store, 'node-r', { clock });
     await createPod(store, 'unready', 'node-r', [web({ readinessProbe: { httpGet: { path: '/no-such-page', port: 80 }, periodSeconds: 1 } })]);
-    await createPod(store, 'exec-ok', 'node-r', [web({ image: 'webx:test', readinessProbe: { exec: { command: ['/ok.wasm'] }, periodSeconds: 1 } })]);
-    await createPod(store, 'exec-bad', 'node-r', [web({ image: 'webx:test', livenessProbe: { exec: { command: ['/fail.wasm'] }, periodSeconds: 1, failureThreshold: 1 } })]);
+    // An exec probe runs a program in a thread, in real time, while this test moves cluster
+    // time 1 s per 50 ms: under the default 1 s timeout an exec slower than 50 ms timed out
+    // (5 to 7 times before exec-ok was first Ready, at the 9th to 14th of the 40 steps this
+    // loop had, under four busy loops). These probes are about what the command says, so
+    // their timeout (300 s: 15 s of real time at least) lies beyond this loop's 10 s.
+    const exec = { periodSeconds: 1, timeoutSeconds: 300 };
+    await createPod(store, 'exec-ok', 'node-r', [web({ image: 'webx:test', readinessProbe: { exec: { command: ['/ok.wasm'] }, ...exec } })]);
+    await createPod(store, 'exec-bad', 'node-r', [web({ image: 'webx:test', livenessProbe: { exec: { command: ['/fail.wasm'] }, ...exec, failureThreshold: 1 } })]);
     const ready = (name: string): string | undefined => getPod(store, name)?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
-    for (let i = 0; i < 40 && (ready('exec-ok') !== 'True' || getPod(store, 'exec-bad')?.status?.containerStatuses?.[0]?.lastState?.terminated === undefined); i++) {
+    for (const end = Date.now() + 10_000; Date.now() < end && (ready('exec-ok') !== 'True' || getPod(store, 'exec-bad')?.status?.containerStatuses?.[0]?.lastState?.terminated === undefined); ) {
       await clock.advance(1000);
       await sleep(50);
     }
