@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, Cluster, createImage, type KubeObject } from '../src/index.js';
 import { webImage } from '../examples/apps/web/image.js';
+import { lockNodePort } from './helpers/node-port-lock.js';
 
 interface PodLike extends KubeObject {
   readonly spec: { readonly nodeName?: string; readonly containers: readonly { readonly image: string }[] };
@@ -16,16 +17,23 @@ const isReady = (p: PodLike): boolean => p.status?.conditions?.some((c) => c.typ
 
 const manifest = await readFile(new URL('../examples/apps/web/web.yaml', import.meta.url), 'utf8');
 let cluster: Cluster;
+let releaseNodePort: (() => void) | undefined;
 
 beforeAll(async () => {
+  // Its web Service listens on 127.0.0.1:30000, as the demo's and the README's do.
+  releaseNodePort = await lockNodePort();
   cluster = await Cluster.start({ nodes: 3, podEvictionTimeout: 500, onError: (what, e) => console.error(what, e) });
   await webImage(cluster.images.store, 'web:1', { version: '1' });
   await webImage(cluster.images.store, 'web:2', { version: '2' });
   const hello = await readFile(new URL('../guests/wasm/hello.wasm', import.meta.url));
   await createImage(cluster.images.store, { ref: 'hello:1', layers: [{ 'hello.wasm': { content: hello, mode: 0o755 } }], config: { Entrypoint: ['/hello.wasm'], Env: ['FROM_IMAGE=1'] } });
-});
+}, 200_000); // the time to wait for the NodePort lock, then to start
 afterAll(async () => {
-  await cluster?.stop();
+  try {
+    await cluster?.stop();
+  } finally {
+    releaseNodePort?.();
+  }
 });
 
 const webPods = (): PodLike[] => cluster.list<PodLike>('pods', { labelSelector: 'app=web' }).filter((p) => p.metadata.deletionTimestamp === undefined);

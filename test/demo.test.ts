@@ -2,10 +2,13 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { withNodePort } from './helpers/node-port-lock.js';
 
-it('npm start (dist/examples/demo.js) runs to completion', () => {
+// The time to wait for the NodePort lock, then the demo's own 60 s.
+it('npm start (dist/examples/demo.js) runs to completion', { timeout: 200_000 }, async () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const r = spawnSync(process.execPath, ['dist/examples/demo.js'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  // Its web Service listens on 127.0.0.1:30000, as cluster.test.ts's and the README's do.
+  const r = await withNodePort(() => spawnSync(process.execPath, ['dist/examples/demo.js'], { cwd: root, encoding: 'utf8', timeout: 60_000 }));
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   // The cluster story: 3 Ready nodes, 3 pods, 9 requests spread 3/3/3, a node killed and

@@ -6,12 +6,13 @@
  * (and `guests/` and `dist/` there, as in a checkout).
  * ```bash blocks are setup commands (npm install, npm test) and are not run here.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { withNodePort } from './helpers/node-port-lock.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -37,11 +38,15 @@ describe('README examples', () => {
     expect(blocks.some((b) => b.lang === 'sh')).toBe(true);
   });
   for (const [i, { lang, code }] of blocks.entries()) {
-    it(`example ${i + 1} (${lang}) runs and prints what its comments say`, () => {
-      const r =
+    // A cluster's first NodePort Service listens on 127.0.0.1:30000, as cluster.test.ts's
+    // and the demo's do: those examples wait for the lock on it (up to 120 s).
+    const cluster = code.includes('Cluster.start(');
+    it(`example ${i + 1} (${lang}) runs and prints what its comments say`, cluster ? { timeout: 200_000 } : {}, async () => {
+      const run = (): SpawnSyncReturns<string> =>
         lang === 'js'
           ? spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: scratch, encoding: 'utf8', env })
           : spawnSync('sh', ['-e', '-c', code], { cwd: scratch, encoding: 'utf8', env });
+      const r = cluster ? await withNodePort(run) : run();
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       // `console.log(x); // a, b` and `cmd   # a (more words)` list fragments the output must contain.
