@@ -305,7 +305,7 @@ describe('NodeHost and its kubelet thread', () => {
     await createPod(store, 'unready', 'node-r', [web({ readinessProbe: { httpGet: { path: '/no-such-page', port: 80 }, periodSeconds: 1 } })]);
     // An exec probe runs a program in a thread, in real time, while this test moves cluster
     // time 1 s per 50 ms: under the default 1 s timeout an exec slower than 50 ms timed out
-    // (5 to 7 times before exec-ok was first Ready, at the 9th to 14th of the 40 steps this
+    // (4 to 7 times before exec-ok was first Ready, at the 9th to 14th of the 40 steps this
     // loop had, under four busy loops). These probes are about what the command says, so
     // their timeout (300 s: 15 s of real time at least) lies beyond this loop's 10 s.
     const exec = { periodSeconds: 1, timeoutSeconds: 300 };
