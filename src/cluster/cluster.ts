@@ -206,7 +206,11 @@ export class ClusterNodes {
    * container threads then idle (warm) and busy (running containers).
    */
   async warm(): Promise<Record<string, { idle: number; busy: number }>> {
-    const hosts = this.cluster.nodeHosts().filter((h) => h.running);
+    // By name (node-2 before node-10), not in the order the nodes finished booting.
+    const hosts = this.cluster
+      .nodeHosts()
+      .filter((h) => h.running)
+      .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     const threads = await Promise.all(hosts.map((h) => h.warm()));
     return Object.fromEntries(hosts.map((h, i) => [h.name, threads[i] ?? { idle: 0, busy: 0 }]));
   }

@@ -64,6 +64,19 @@ describe('ThreadPool sizing', () => {
     }
   });
 
+  it('a run that waited for its thread leaves the pool refilled, and warm() boots what is missing', async () => {
+    const pool = new ThreadPool(nodePlatform, worker, 1);
+    try {
+      await pool.acquire(); // none idle yet: waits for the one booting
+      expect(pool.stats()).toMatchObject({ idle: 0, busy: 1 });
+      const warmed = await Promise.race([pool.warm().then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
+      expect(warmed).toBe(true);
+      expect(pool.stats()).toMatchObject({ idle: 1, busy: 1 });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('replaces the threads a burst took only once no thread has been taken for 25 ms per thread missing', async () => {
     const pool = new ThreadPool(nodePlatform, worker, 3);
     try {

@@ -238,6 +238,8 @@ export class ThreadPool {
     if (this.idle.length >= this.size) return Promise.resolve();
     const ready = new Promise<void>((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
     if (this.bootFailed && this.booting() === 0) this.spawn();
+    // Now, not when a refill is due: the caller waits for them.
+    else this.replenish();
     return ready.then(() => this.warm());
   }
 
@@ -393,6 +395,8 @@ export class ThreadPool {
     if (waiter !== undefined) {
       this.busy(t);
       waiter.resolve(t);
+      // A run served by a waited-for thread leaves the pool short, as one taken idle does.
+      this.replenishSoon();
       return;
     }
     if (this.idle.length >= Math.max(MAX_IDLE, this.size)) {
