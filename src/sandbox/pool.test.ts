@@ -77,21 +77,21 @@ describe('ThreadPool sizing', () => {
     }
   });
 
-  it('replaces the threads a burst took only once no thread has been taken for 25 ms per thread missing', async () => {
+  it('replaces the threads a burst took only once no thread has been taken for 100 ms per thread missing', async () => {
     const pool = new ThreadPool(nodePlatform, worker, 3);
     try {
       await pool.warm();
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       try {
         await pool.acquire();
-        vi.advanceTimersByTime(20);
+        vi.advanceTimersByTime(90);
         await pool.acquire();
-        // 40 ms after the first take: a replacement timed from it would be spawning now.
-        vi.advanceTimersByTime(20);
+        // 180 ms after the first take: a replacement timed from it would be spawning now.
+        vi.advanceTimersByTime(90);
         await pool.acquire();
-        vi.advanceTimersByTime(74);
+        vi.advanceTimersByTime(299);
         expect(pool.stats()).toMatchObject({ idle: 0, busy: 3, booting: 0, spawned: 3 });
-        vi.advanceTimersByTime(1); // 3 × 25 ms after the last take
+        vi.advanceTimersByTime(1); // 3 × 100 ms after the last take
         expect(pool.stats()).toMatchObject({ busy: 3, booting: 3, spawned: 6 });
       } finally {
         vi.useRealTimers();

@@ -14,7 +14,7 @@
  *              caller waiting for a thread with that error, and the pool spawns again
  *              only when asked (no respawn loop).
  * The pool keeps `size` threads idle or booting (default 2; `resize` changes it): threads
- * taken by runs are replaced once no thread has been taken for 25 ms per thread missing
+ * taken by runs are replaced once no thread has been taken for 100 ms per thread missing
  * (short runs give theirs back first, so back-to-back runs never spawn; and the
  * replacements for a burst of long runs, such as a node starting its pods, wait until
  * the burst is over and its guests have had time to start: spawning them takes the same
@@ -49,7 +49,7 @@ const MODULE_CACHE = 16;
 const EXEC_SLOT_CAPACITY = 64 * 1024;
 const LAYER_CACHE = 128;
 /** How long a pool below its size waits, per thread missing, for threads to come back before spawning them. */
-const REPLENISH_DELAY_MS = 25;
+const REPLENISH_DELAY_MS = 100;
 /** How long a run that found no idle thread waits for one to come back before one is spawned for it. */
 const SPAWN_DELAY_MS = 5;
 /** Idle threads beyond the pool's size are terminated after this long idle… */
@@ -265,10 +265,10 @@ export class ThreadPool {
 
   /**
    * Replaces threads taken from the pool only if they are still missing when no thread
-   * has been taken for a while, 25 ms per thread missing: a short run gives its thread
+   * has been taken for a while, 100 ms per thread missing: a short run gives its thread
    * back first, so back-to-back runs never spawn a thread (spawning one costs more CPU
    * than a hundred short runs); and the replacements for a burst of N runs (a node
-   * starting N pods) wait N × 25 ms, so that spawning them (30–40 ms of CPU each) does not
+   * starting N pods) wait N × 100 ms, so that spawning them (30–40 ms of CPU each) does not
    * take the CPU the burst's guests start with.
    */
   private replenishSoon(): void {
