@@ -220,6 +220,28 @@ describe('Cluster warm threads', () => {
   });
 });
 
+describe('Cluster image pre-pull', () => {
+  it('nodes.pull puts an image on every node: its pods start there even once the master no longer has it', async () => {
+    const c = await Cluster.start({ nodes: 2 });
+    try {
+      await webImage(c.images.store, 'web:pulled');
+      await c.nodes.pull('web:pulled');
+      await expect(c.nodes.pull('nope:1')).rejects.toThrow(/image nope:1 not found on the master/);
+      await c.images.remove('web:pulled');
+      await c.apply({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web' },
+        spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'web:pulled' }] } } },
+      });
+      await c.rolloutStatus('deployment', 'web', { timeoutMs: 20_000 });
+      expect(new Set(c.list<PodLike>('pods').map((p) => p.spec.nodeName)).size).toBe(2);
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
 describe('Cluster with a home and a store path', () => {
   it('keeps its objects (the store log) and images (an OCI layout) across a restart', async () => {
     const { mkdtempSync, rmSync } = await import('node:fs');

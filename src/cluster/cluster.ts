@@ -215,6 +215,15 @@ export class ClusterNodes {
     return Object.fromEntries(hosts.map((h, i) => [h.name, threads[i] ?? { idle: 0, busy: 0 }]));
   }
 
+  /**
+   * Pulls image `ref` onto every running node now, as `crictl pull` on each node would
+   * (or a DaemonSet that pre-pulls): pods started there later skip the pull. Rejects with
+   * a node's reason if one cannot pull it (the image is not in `cluster.images`).
+   */
+  async pull(ref: string): Promise<void> {
+    await Promise.all(this.cluster.nodeHosts().filter((h) => h.running).map((h) => h.pull(ref)));
+  }
+
   /** Marks a node unschedulable (`kubectl cordon`). */
   async cordon(name: string): Promise<void> {
     await this.cluster.patch('Node', name, { spec: { unschedulable: true } });

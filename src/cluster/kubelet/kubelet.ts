@@ -201,6 +201,9 @@ export class Kubelet {
       case 'logs':
         this.send({ type: 'logsResult', id: m.id, ...this.logs(m.namespace, m.name, m.container) });
         return;
+      case 'prepull':
+        void this.pull(m.image, false).then((r) => this.send({ type: 'warmed', id: m.id, ...(typeof r === 'string' ? { error: r } : {}) }));
+        return;
       case 'warm':
         this.runtime.warm().then(
           () => {

@@ -260,6 +260,11 @@ export class NodeHost {
     return m.threads ?? { idle: 0, busy: 0 };
   }
 
+  /** Pulls `ref` onto this node now (`crictl pull`): its pods skip the pull. Rejects with the kubelet's reason. */
+  async pull(ref: string): Promise<void> {
+    await this.ask((id) => ({ type: 'prepull', id, image: ref }));
+  }
+
   /** Sends a request and resolves with the answer (rejects with its `error`, or if the node goes down). */
   private ask(request: (id: number) => Unversioned<ToKubelet>): Promise<Answer> {
     if (!this.alive) return Promise.reject(new Error(`node ${this.name} is not running`));

@@ -156,6 +156,14 @@ export interface LogsMessage {
   readonly container?: string;
 }
 
+/** Pull `image` from the master now (as `crictl pull` on a node): answered with `warmed`, its `error` if the pull failed. */
+export interface PrepullMessage {
+  readonly v: V;
+  readonly type: 'prepull';
+  readonly id: number;
+  readonly image: string;
+}
+
 /** Answer `warmed` once the kubelet's warm container threads are all booted (`InitMessage.warmThreads`). */
 export interface WarmMessage {
   readonly v: V;
@@ -238,13 +246,14 @@ export interface LogsResultMessage {
   readonly error?: string;
 }
 
+/** The answer to `warm` and to `prepull`. */
 export interface WarmedMessage {
   readonly v: V;
   readonly type: 'warmed';
   readonly id: number;
   /** The kubelet's container threads once booted: idle (warm) and busy (running containers). */
   readonly threads?: { readonly idle: number; readonly busy: number };
-  /** Why the threads cannot be booted (the container thread module fails to load). */
+  /** Why the threads cannot be booted (the container thread module fails to load), or the image not pulled. */
   readonly error?: string;
 }
 
@@ -343,7 +352,7 @@ export interface ResetMessage {
 
 export type StreamMessage = DataMessage | CreditMessage | EndMessage | ResetMessage;
 
-export type ToKubelet = InitMessage | TimeMessage | PodsMessage | ImageMessage | VolumeMessage | DialMessage | ConnectedMessage | ResolvedMessage | StopMessage | LogsMessage | WarmMessage | StreamMessage;
+export type ToKubelet = InitMessage | TimeMessage | PodsMessage | ImageMessage | VolumeMessage | DialMessage | ConnectedMessage | ResolvedMessage | StopMessage | LogsMessage | WarmMessage | PrepullMessage | StreamMessage;
 export type FromKubelet =
   | ReadyMessage
   | LogsResultMessage
