@@ -192,18 +192,21 @@ spec:
   });
 });
 
+/** A Deployment `web` of 2 replicas of `image`. */
+const twoReplicas = (image: string): object => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web' },
+  spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image }] } } },
+});
+
 describe('Cluster warm threads', () => {
   it('each node keeps warmThreads container threads booted; nodes.warm() waits for them and says how many', async () => {
     const c = await Cluster.start({ nodes: 2, warmThreads: 3 });
     try {
       expect(await c.nodes.warm()).toEqual({ 'node-1': { idle: 3, busy: 0 }, 'node-2': { idle: 3, busy: 0 } });
       await webImage(c.images.store, 'web:1');
-      await c.apply({
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'web' },
-        spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] } } },
-      });
+      await c.apply(twoReplicas('web:1'));
       await c.rolloutStatus('deployment', 'web', { timeoutMs: 20_000 });
       // Each pod took a booted thread; the pools grow back to 3 idle threads a node.
       const threads = await c.nodes.warm();
@@ -228,12 +231,7 @@ describe('Cluster image pre-pull', () => {
       await c.nodes.pull('web:pulled');
       await expect(c.nodes.pull('nope:1')).rejects.toThrow(/image nope:1 not found on the master/);
       await c.images.remove('web:pulled');
-      await c.apply({
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'web' },
-        spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'web:pulled' }] } } },
-      });
+      await c.apply(twoReplicas('web:pulled'));
       await c.rolloutStatus('deployment', 'web', { timeoutMs: 20_000 });
       expect(new Set(c.list<PodLike>('pods').map((p) => p.spec.nodeName)).size).toBe(2);
     } finally {
