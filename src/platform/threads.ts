@@ -30,6 +30,12 @@ export interface ThreadPort {
   onMessage(listener: (message: unknown) => void): void;
 }
 
+/** What the platform's thread entry may ask of a thread module, besides its port (`main(port, hooks)`). */
+export interface ThreadHooks {
+  /** Called each time the thread has finished its work and is about to sleep for more (must not block). */
+  readonly idle?: () => void;
+}
+
 export interface ThreadEvents {
   onMessage(message: unknown): void;
   /** An uncaught exception in the thread (or a module that failed to load). The thread exits after it. */

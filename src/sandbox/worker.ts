@@ -49,7 +49,7 @@ import { Errno } from '../layers/errno.js';
 import type { LayerIndex } from '../layers/layer-index.js';
 import { decodeLayerIndex } from '../layers/layer-transfer.js';
 import { DirNode, Overlay } from '../layers/overlay.js';
-import type { ThreadPort } from '../platform/threads.js';
+import type { ThreadHooks, ThreadPort } from '../platform/threads.js';
 import { closeChannel, type ChannelEnd } from './channel.js';
 import { ModuleError, checkImports, prepareModule, type ModuleImport } from './module.js';
 import { mountNamespace, preopenNamespace, type Namespace } from './mounts.js';
@@ -111,12 +111,6 @@ class StopSignal {
 /** What jco's `run` throws when the export returned `err`: the err's payload, which for `result` (no types) is undefined. */
 function isErrResult(e: unknown): boolean {
   return e === undefined;
-}
-
-/** What the platform's thread entry may ask of a container thread. */
-export interface ThreadHooks {
-  /** Called each time the thread has finished its runs and is about to sleep for the next (not blocking it). */
-  readonly idle?: () => void;
 }
 
 export function main(port: ThreadPort, hooks: ThreadHooks = {}): void {

@@ -9,7 +9,7 @@
 import { parentPort, threadId, workerData, type TransferListItem } from 'node:worker_threads';
 import { renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ThreadPort } from '../threads.js';
+import type { ThreadHooks, ThreadPort } from '../threads.js';
 import { loadCommonJs } from './cached-script.js';
 
 const port = parentPort;
@@ -29,7 +29,7 @@ const threadPort: ThreadPort = {
 };
 
 interface ThreadModule {
-  main(port: ThreadPort, hooks?: { idle?: () => void }): void;
+  main(port: ThreadPort, hooks?: ThreadHooks): void;
 }
 
 const url = (workerData as { module: string }).module;
