@@ -34,24 +34,28 @@ describe('ThreadPool', () => {
 describe('ThreadPool sizing', () => {
   // The real container thread module (what a Runtime's pool spawns).
   const worker = new URL('./worker.js', import.meta.url);
-
-  it('resize grows the pool at once, beyond the cap on idle threads when asked', async () => {
-    const pool = new ThreadPool(nodePlatform, worker, 1);
+  /** Runs `test` with a pool of `size` real container threads, closed after. */
+  const withPool = async (size: number, test: (pool: ThreadPool) => Promise<void>): Promise<void> => {
+    const pool = new ThreadPool(nodePlatform, worker, size);
     try {
+      await test(pool);
+    } finally {
+      await pool.close();
+    }
+  };
+
+  it('resize grows the pool at once, beyond the cap on idle threads when asked', () =>
+    withPool(1, async (pool) => {
       await pool.warm();
       expect(() => pool.resize(-1)).toThrow(/pool size must be a whole number ≥ 0, not -1/);
       pool.resize(33); // more than the 32 idle threads a pool otherwise keeps at most
       expect(pool.stats().booting).toBe(32);
       await pool.warm();
       expect(pool.stats()).toMatchObject({ idle: 33, busy: 0, booting: 0, spawned: 33, ended: 0 });
-    } finally {
-      await pool.close();
-    }
-  });
+    }));
 
-  it('prepare(n) boots at once the threads n upcoming runs need beyond those idle or booting', async () => {
-    const pool = new ThreadPool(nodePlatform, worker, 1);
-    try {
+  it('prepare(n) boots at once the threads n upcoming runs need beyond those idle or booting', () =>
+    withPool(1, async (pool) => {
       await pool.warm();
       pool.prepare(3);
       expect(pool.stats()).toMatchObject({ idle: 1, booting: 2, spawned: 3 });
@@ -59,27 +63,19 @@ describe('ThreadPool sizing', () => {
       expect(pool.stats().spawned).toBe(3);
       for (const end = Date.now() + 10_000; pool.stats().booting > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
       expect(pool.stats()).toMatchObject({ idle: 3, booting: 0, spawned: 3 });
-    } finally {
-      await pool.close();
-    }
-  });
+    }));
 
-  it('a run that waited for its thread leaves the pool refilled, and warm() boots what is missing', async () => {
-    const pool = new ThreadPool(nodePlatform, worker, 1);
-    try {
+  it('a run that waited for its thread leaves the pool refilled, and warm() boots what is missing', () =>
+    withPool(1, async (pool) => {
       await pool.acquire(); // none idle yet: waits for the one booting
       expect(pool.stats()).toMatchObject({ idle: 0, busy: 1 });
       const warmed = await Promise.race([pool.warm().then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
       expect(warmed).toBe(true);
       expect(pool.stats()).toMatchObject({ idle: 1, busy: 1 });
-    } finally {
-      await pool.close();
-    }
-  });
+    }));
 
-  it('replaces the threads a burst took only once no thread has been taken for 100 ms per thread missing', async () => {
-    const pool = new ThreadPool(nodePlatform, worker, 3);
-    try {
+  it('replaces the threads a burst took only once no thread has been taken for 100 ms per thread missing', () =>
+    withPool(3, async (pool) => {
       await pool.warm();
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       try {
@@ -98,10 +94,7 @@ describe('ThreadPool sizing', () => {
       }
       await pool.warm();
       expect(pool.stats()).toMatchObject({ idle: 3, busy: 3 });
-    } finally {
-      await pool.close();
-    }
-  });
+    }));
 });
 
 describe('PooledThread cache mirror', () => {
