@@ -36,6 +36,7 @@
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { gzipSync } from 'fflate';
 import { InvalidLayerError, SkiffError } from './errors.js';
+import { sharedBuffer } from './shared-memory.js';
 
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
 
@@ -156,7 +157,7 @@ class Output {
 }
 
 function allocate(n: number): Uint8Array {
-  return canShare() ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
+  return canShare() ? new Uint8Array(sharedBuffer(n), 0, n) : new Uint8Array(n);
 }
 
 function message(err: unknown): string {

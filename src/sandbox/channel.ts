@@ -37,6 +37,7 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { CHANNEL_VERSION, type ChannelEnd } from './channel-protocol.js';
+import { sharedBuffer } from '../layers/shared-memory.js';
 
 export type { ChannelEnd } from './channel-protocol.js';
 
@@ -110,7 +111,7 @@ export interface ChannelOptions {
 export function createChannel(options: ChannelOptions = {}): { client: ChannelEnd; server: ChannelEnd } {
   const capacity = options.capacity ?? DEFAULT_CAPACITY;
   if (!Number.isInteger(capacity) || capacity < 64) throw new RangeError(`channel capacity ${capacity}: must be an integer ≥ 64`);
-  const buffer = new SharedArrayBuffer(HEADER_BYTES + capacity);
+  const buffer = sharedBuffer(HEADER_BYTES + capacity);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const doorbell = options.doorbell ?? waitAsync === undefined;
   let clientPort: MessagePort | undefined;
@@ -177,7 +178,7 @@ export class ChannelClient<Req, Res> {
   constructor(end: ChannelEnd) {
     checkEnd(end);
     this.words = new Int32Array(end.buffer, 0, 4);
-    this.data = new Uint8Array(end.buffer, HEADER_BYTES);
+    this.data = new Uint8Array(end.buffer, HEADER_BYTES, end.buffer.byteLength - HEADER_BYTES);
     this.port = end.port;
     this.timeoutMs = end.timeoutMs;
     this.bells = end.bells ?? [];
@@ -297,7 +298,7 @@ export class ChannelServer<Req, Res> {
   constructor(end: ChannelEnd) {
     checkEnd(end);
     this.words = new Int32Array(end.buffer, 0, 4);
-    this.data = new Uint8Array(end.buffer, HEADER_BYTES);
+    this.data = new Uint8Array(end.buffer, HEADER_BYTES, end.buffer.byteLength - HEADER_BYTES);
     this.port = end.port;
     this.timeoutMs = end.timeoutMs;
     if (this.port !== undefined) {

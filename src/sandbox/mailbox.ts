@@ -27,6 +27,7 @@
  * messages posted to the thread.
  */
 import { decodeMessage, encodeMessage } from './wire.js';
+import { sharedBuffer } from '../layers/shared-memory.js';
 
 /** Data bytes of a mailbox: a start message of a container with many mounts and a large environment fits. */
 export const MAILBOX_CAPACITY = 64 * 1024;
@@ -45,11 +46,11 @@ export class Mailbox {
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.words = new Int32Array(buffer, 0, 2);
-    this.data = new Uint8Array(buffer, HEADER_BYTES);
+    this.data = new Uint8Array(buffer, HEADER_BYTES, buffer.byteLength - HEADER_BYTES);
   }
 
   static create(capacity = MAILBOX_CAPACITY): Mailbox {
-    return new Mailbox(new SharedArrayBuffer(HEADER_BYTES + capacity));
+    return new Mailbox(sharedBuffer(HEADER_BYTES + capacity));
   }
 
   // ---------------------------------------------------------------- the runtime

@@ -39,6 +39,7 @@
  */
 import type { LogEntry } from './logs.js';
 import { RING_WORDS, Ring } from './net/ring.js';
+import { sharedBuffer } from '../layers/shared-memory.js';
 
 /** Data bytes of a thread's output ring. */
 export const OUTPUT_CAPACITY = 256 * 1024;
@@ -72,12 +73,12 @@ export class OutputRing {
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.words = new Int32Array(buffer, 0, WORDS);
-    this.ring = new Ring(this.words, 0, new Uint8Array(buffer, WORDS * 4));
+    this.ring = new Ring(this.words, 0, new Uint8Array(buffer, WORDS * 4, buffer.byteLength - WORDS * 4));
   }
 
   /** A new, empty ring of `capacity` data bytes (a power of two, more than a header). */
   static create(capacity = OUTPUT_CAPACITY): OutputRing {
-    return new OutputRing(new SharedArrayBuffer(WORDS * 4 + capacity));
+    return new OutputRing(sharedBuffer(WORDS * 4 + capacity));
   }
 
   get capacity(): number {

@@ -28,6 +28,7 @@
  * set. Only the host allocates and frees, so allocation needs no lock.
  */
 import { RING_WORDS, Ring } from './ring.js';
+import { sharedBuffer } from '../../layers/shared-memory.js';
 
 export const CTRL_WAKE = 0;
 export const CTRL_DOORBELL = 1;
@@ -92,7 +93,7 @@ export class Arena {
     const totalWords = this.slotBase + slots * (1 + 2 * RING_WORDS);
     this.dataBase = totalWords * 4;
     this.words = new Int32Array(buffer, 0, totalWords);
-    this.bytes = new Uint8Array(buffer);
+    this.bytes = new Uint8Array(buffer, 0, buffer.byteLength);
     for (let s = 0; s < slots; s++) {
       for (let dir = 0; dir < 2; dir++) {
         const w = this.slotBase + s * (1 + 2 * RING_WORDS) + 1 + dir * RING_WORDS;
@@ -105,7 +106,7 @@ export class Arena {
   /** A new, zeroed arena for `layout`. */
   static create(layout: ArenaLayout): Arena {
     const words = RESOLVE_BASE + RESOLVE_ENTRIES * RESOLVE_WORDS + layout.ports.length * (2 + layout.backlog) + layout.slots * (1 + 2 * RING_WORDS);
-    const buffer = new SharedArrayBuffer(words * 4 + layout.slots * 2 * layout.ringBytes);
+    const buffer = sharedBuffer(words * 4 + layout.slots * 2 * layout.ringBytes);
     return new Arena(buffer, layout);
   }
 
