@@ -284,6 +284,9 @@ async function main() {
       for (const f of outputs(wasmDir).filter((f) => f.endsWith('.wasm'))) {
         console.log(`guests/wasm/${f}  ${readFileSync(path.join(wasmDir, f)).length} bytes`);
       }
+      // The container thread's rehearsal module is http.wasm, embedded in the library.
+      const { embedRehearsal } = await import('../scripts/embed-rehearsal.mjs');
+      embedRehearsal();
     }
   } catch (e) {
     if (!(e instanceof BuildError)) throw e;

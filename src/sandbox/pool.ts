@@ -4,7 +4,10 @@
  *
  * A thread's life:
  *   booting  — spawned (ref'd: a caller may be waiting for it); becomes idle when it says
- *              `ready` (the pool then sends `init` with its control word);
+ *              `ready` (the pool then sends `init` with its control word) — or, when no
+ *              run is waiting for it, first rehearses a run (rehearsal.ts: its first run
+ *              in a new isolate costs several times a later one) and is idle when it says
+ *              `rehearsed`;
  *   idle     — in the pool, unref'd (an idle pool never keeps a program alive);
  *   busy     — `acquire`d by a run; ref'd; its messages go to the run's listener;
  *   → idle   — `release`d after its run ended cleanly (the thread says `exited`);
@@ -66,11 +69,15 @@ export interface PoolStats {
   /** Threads spawned and terminated (or died) since the pool was made. */
   readonly spawned: number;
   readonly ended: number;
+  /** Threads that rehearsed (rehearsal.ts) before their first run. */
+  readonly rehearsed: number;
 }
 
 /** A container thread as the pool and the runtime see it. */
 export class PooledThread {
   state: 'booting' | 'idle' | 'busy' | 'dead' = 'booting';
+  /** Booted, and rehearsing (rehearsal.ts) before it is idle. */
+  rehearsing = false;
   /** When it last became idle (performance.now()). */
   idleSince = 0;
   /** The control words (protocol.ts), when the platform shares memory. */
@@ -151,6 +158,8 @@ export class ThreadPool {
   private readonly waiters: { resolve: (t: PooledThread) => void; reject: (e: Error) => void }[] = [];
   private nextId = 1;
   private spawned = 0;
+  private rehearsed = 0;
+  private warnedRehearsal = false;
   private ended = 0;
   private closed = false;
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -160,10 +169,15 @@ export class ThreadPool {
   private spawnTimer: ReturnType<typeof setTimeout> | undefined;
   private cancelTrim: (() => void) | undefined;
 
+  /**
+   * `rehearsal`: the module a thread booted ahead of need rehearses with before it is idle
+   * (rehearsal.ts), when it is compiled by then; none: threads are idle once booted.
+   */
   constructor(
     private readonly platform: Platform,
     private readonly threadModule: URL,
     private size = DEFAULT_POOL_SIZE,
+    private readonly rehearsal?: () => WebAssembly.Module | undefined,
   ) {
     this.replenish();
   }
@@ -206,7 +220,7 @@ export class ThreadPool {
   stats(): PoolStats {
     let busy = 0;
     for (const t of this.all) if (t.state === 'busy') busy++;
-    return { idle: this.idle.length, busy, booting: this.booting(), spawned: this.spawned, ended: this.ended };
+    return { idle: this.idle.length, busy, booting: this.booting(), spawned: this.spawned, ended: this.ended, rehearsed: this.rehearsed };
   }
 
   /**
@@ -338,6 +352,8 @@ export class ThreadPool {
     }
     const { message, handles } = decoded;
     if (message.type === 'ready' && t.state === 'booting') {
+      // A thread booted ahead of need rehearses first; one a run waits for goes straight to it.
+      const rehearsal = this.waiters.length === 0 ? this.rehearsal?.() : undefined;
       const h = new Handles();
       post(
         t.thread,
@@ -348,10 +364,24 @@ export class ThreadPool {
           ...(t.output !== undefined ? { output: h.add(t.output.buffer) } : {}),
           ...(t.execSlots.length > 0 ? { exec: h.add(t.execSlots.map((s) => s.server)) } : {}),
           ...(t.mailbox !== undefined ? { mailbox: h.add(t.mailbox.buffer) } : {}),
+          ...(rehearsal !== undefined ? { rehearsal: h.add(rehearsal) } : {}),
         },
         h,
       );
-      this.makeIdle(t);
+      // Still booting (counted so, and not idle) until it says `rehearsed`.
+      if (rehearsal !== undefined) t.rehearsing = true;
+      else this.makeIdle(t);
+      return;
+    }
+    if (message.type === 'rehearsed' && t.rehearsing) {
+      t.rehearsing = false;
+      this.rehearsed++;
+      if (message.error !== undefined && !this.warnedRehearsal) {
+        // A bug, not the guest's doing (the rehearsal is skiff's own): said once, the thread still serves.
+        this.warnedRehearsal = true;
+        console.warn(`skiff: a container thread's rehearsal failed: ${message.error}`);
+      }
+      if (t.state === 'booting') this.makeIdle(t);
       return;
     }
     if (t.state === 'busy') t.listener?.(message, handles);

@@ -66,7 +66,7 @@ import { Handles, decodeMessage, handleOf, postMessage, receiveMessage, type Han
 
 export { Handles, type Poster, type Received };
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Index into the handles array of the same post. */
 export type { Handle };
@@ -225,6 +225,11 @@ export interface InitMessage {
   readonly exec?: Handle;
   /** The mailbox's SharedArrayBuffer (mailbox.ts), when the thread may block: it sleeps there between runs. */
   readonly mailbox?: Handle;
+  /**
+   * The rehearsal module (a `WebAssembly.Module`, rehearsal.ts): the thread runs it once
+   * before its first run and answers `rehearsed`. Absent: no rehearsal, no answer.
+   */
+  readonly rehearsal?: Handle;
 }
 
 export interface StartMessage {
@@ -346,7 +351,14 @@ export interface ErrorMessage {
   readonly stack?: string;
 }
 
-export type FromThread = ReadyMessage | RunningMessage | OutputMessage | ExitedMessage | ErrorMessage;
+/** The rehearsal (init's `rehearsal`) is over: the thread is ready for runs. `error`: why it failed (the thread is still usable). */
+export interface RehearsedMessage {
+  readonly v: typeof PROTOCOL_VERSION;
+  readonly type: 'rehearsed';
+  readonly error?: string;
+}
+
+export type FromThread = ReadyMessage | RehearsedMessage | RunningMessage | OutputMessage | ExitedMessage | ErrorMessage;
 
 export type Message = ToThread | FromThread;
 

@@ -98,6 +98,7 @@ import type { VolumeManager } from './volumes.js';
 import { formatIPv4, parseIPv4 } from './net/ipv4.js';
 import { DIAL_ONLY_LAYOUT, FIRST_LISTEN_FD, NET_LAYOUT, RunNetwork, containerPorts, fetchOver, type PortInfo, type PublishSpec, type VirtualConnection } from './network.js';
 import { ThreadPool, type PoolStats, type PooledThread } from './pool.js';
+import { rehearsalModule } from './rehearsal.js';
 import {
   CONTROL_IDLE, CONTROL_BLOCKED, msSinceStamp,
   CONTROL_STOP,
@@ -430,7 +431,9 @@ export class Runtime {
     this.execCallTimeoutMs = options.execCallTimeoutMs ?? DEFAULT_EXEC_CALL_TIMEOUT_MS;
     this.dialOut = options.dial;
     this.resolveOut = options.resolve;
-    this.pool = new ThreadPool(this.platform, options.threadModule ?? THREAD_MODULE, options.poolSize);
+    // Threads booted ahead of need rehearse a run first (rehearsal.ts); the module compiles once per process, from now.
+    rehearsalModule();
+    this.pool = new ThreadPool(this.platform, options.threadModule ?? THREAD_MODULE, options.poolSize, rehearsalModule);
   }
 
   /**

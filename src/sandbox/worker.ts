@@ -59,9 +59,14 @@ import { instantiator, isComponent, type ComponentCode, type Instantiate } from 
 import { OutputRing } from './output.js';
 import { OverlayFs } from './overlay-fs.js';
 import { SpareInstance } from './spare.js';
+import { Arena, SLOT_IN_USE } from './net/arena.js';
+import { RING_END } from './net/ring.js';
+import { REHEARSAL_ENV, REHEARSAL_KEY, REHEARSAL_PORT, REHEARSAL_REQUEST } from './rehearsal.js';
+import { sharedBuffer } from '../layers/shared-memory.js';
 import {
   CONTROL_IDLE,
   CONTROL_BLOCKED,
+  CONTROL_LENGTH,
   blockedStamp,
   CONTROL_STOP,
   CONTROL_WAKE,
@@ -182,7 +187,7 @@ class ContainerThread {
   private readonly clock: WasiClock;
 
   constructor(
-    private readonly port: ThreadPort,
+    private port: ThreadPort,
     private readonly hooks: ThreadHooks,
   ) {
     const fallback = new Int32Array(new SharedArrayBuffer(8));
@@ -228,7 +233,12 @@ class ContainerThread {
           if (message.output !== undefined) this.output = new OutputRing(handle<SharedArrayBuffer>(handles, message.output));
           if (message.exec !== undefined) this.execSlots = handle<ChannelEnd[]>(handles, message.exec);
           if (message.mailbox !== undefined) this.mailbox = new Mailbox(handle<SharedArrayBuffer>(handles, message.mailbox));
-          this.idle();
+          if (message.rehearsal === undefined) return this.idle();
+          this.busy = true;
+          void this.rehearse(handle<WebAssembly.Module>(handles, message.rehearsal)).then((error) => {
+            post(this.port, { v: PROTOCOL_VERSION, type: 'rehearsed', ...(error !== undefined ? { error } : {}) });
+            this.idle();
+          });
           return;
         case 'stop':
           if (this.current?.run === message.run) this.current.stop ??= message.reason;
@@ -333,8 +343,9 @@ class ContainerThread {
     }
   }
 
-  /** Marks the start of a block (protocol.ts `CONTROL_BLOCKED`); returns the `since` for `noteIdle`. */
+  /** Marks the start of a block (protocol.ts `CONTROL_BLOCKED`); returns the `since` for `noteIdle`. A rehearsal stops there instead. */
   private blocking(): number {
+    if (this.rehearsing) throw new StopSignal('Killed');
     if (this.control !== undefined) Atomics.store(this.control, CONTROL_BLOCKED, blockedStamp());
     return performance.now();
   }
@@ -453,6 +464,72 @@ class ContainerThread {
     for (const server of this.execServers) void server.close();
     this.execServers = [];
     for (const end of this.execSlots) closeChannel(end);
+  }
+
+  // ---------------------------------------------------------------- the rehearsal
+
+  /** A rehearsal is running: the guest is stopped where it would block (`blocking`). */
+  private rehearsing = false;
+
+  /**
+   * Rehearses a run (rehearsal.ts): a `start` of `module`, the HTTP server guest, from an
+   * empty root with one connection queued here with its whole request, taken through the
+   * same steps as a container's run (the message decoded from the wire, the namespace
+   * made, the guest run, its files packed at exit) until the guest would block for the
+   * next request. It has a port, control words, an output ring and a network arena of its
+   * own, dropped after, and no exec slots: nothing reaches the runtime, and the thread's
+   * caches are as before. Returns why it failed, if it did (no HTTP 200 came back); the
+   * thread is usable either way.
+   */
+  private async rehearse(module: WebAssembly.Module): Promise<string | undefined> {
+    const saved = { port: this.port, control: this.control, output: this.output, execSlots: this.execSlots, idleMs: this.idleMs, last: this.last, spare: this.spare, sparesWorthIt: this.sparesWorthIt };
+    const layout = { ports: [REHEARSAL_PORT], slots: 1, ringBytes: 16 * 1024, backlog: 1 };
+    const arena = Arena.create(layout);
+    arena.setSlotState(0, SLOT_IN_USE);
+    arena.enqueue(0, 0);
+    const request = arena.toGuest(0);
+    request.write(encoder.encode(REHEARSAL_REQUEST));
+    request.setFlag(RING_END);
+    this.port = { post: () => {}, onMessage: () => {} };
+    this.control = new Int32Array(sharedBuffer(CONTROL_LENGTH * 4));
+    this.output = OutputRing.create(64 * 1024);
+    this.execSlots = [];
+    this.rehearsing = true;
+    try {
+      const h = new Handles();
+      const start: StartMessage = {
+        v: PROTOCOL_VERSION,
+        type: 'start',
+        run: 0,
+        container: 'rehearsal',
+        module: { key: REHEARSAL_KEY, handle: h.add(module) },
+        argv: ['/rehearsal.wasm'],
+        env: REHEARSAL_ENV,
+        cwd: '/',
+        layers: [],
+        mounts: [],
+        net: { arena: h.add(arena.buffer), ...layout },
+        limits: { maxOpenFiles: 64 },
+        keepUpper: true,
+      };
+      const packed = encodeMessage(start);
+      const { message, handles } = receive<ToThread>([packed.slice(), h.list]);
+      await this.start(message as StartMessage, handles);
+      // The server's own stdout is buffered until it exits, which it never does: the output path once more.
+      this.write(0, 1, encoder.encode('rehearsed\n'), () => {});
+      const answer = arena.fromGuest(0);
+      const bytes = new Uint8Array(answer.available());
+      answer.read(bytes);
+      const status = new TextDecoder().decode(bytes.subarray(0, 64)).split('\r\n')[0] ?? '';
+      return /^HTTP\/1\.[01] 200 /.test(status) ? undefined : `the rehearsal's request got ${JSON.stringify(status)}, not HTTP 200`;
+    } catch (e) {
+      return `the rehearsal failed: ${(e as Error).message}`;
+    } finally {
+      this.rehearsing = false;
+      this.modules.delete(REHEARSAL_KEY);
+      ({ port: this.port, control: this.control, output: this.output, execSlots: this.execSlots, idleMs: this.idleMs, last: this.last, spare: this.spare, sparesWorthIt: this.sparesWorthIt } = saved);
+      this.current = undefined;
+    }
   }
 
   // ---------------------------------------------------------------- exec runs
