@@ -49,6 +49,7 @@ import { Errno } from '../layers/errno.js';
 import type { LayerIndex } from '../layers/layer-index.js';
 import { decodeLayerIndex } from '../layers/layer-transfer.js';
 import { DirNode, Overlay } from '../layers/overlay.js';
+import { nextTask } from '../platform/tasks.js';
 import type { ThreadHooks, ThreadPort } from '../platform/threads.js';
 import { closeChannel, type ChannelEnd } from './channel.js';
 import { ModuleError, checkImports, prepareModule, type ModuleImport } from './module.js';
@@ -125,22 +126,6 @@ export function main(port: ThreadPort, hooks: ThreadHooks = {}): void {
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
-/**
- * Runs `fn` in a task of its own, as soon as the event loop can (after pending promise
- * work): `setImmediate` (Node), else a MessageChannel post (browsers clamp nested
- * `setTimeout(0)` to 4 ms).
- */
-const later: (fn: () => void) => void = (() => {
-  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
-  if (typeof immediate === 'function') return (fn) => immediate(fn);
-  const queue: (() => void)[] = [];
-  const channel = new MessageChannel();
-  channel.port1.onmessage = () => queue.shift()?.();
-  return (fn) => {
-    queue.push(fn);
-    channel.port2.postMessage(null);
-  };
-})();
 const encoder = new TextEncoder();
 
 interface Outcome {
@@ -272,7 +257,7 @@ class ContainerThread {
   private park(): void {
     if (this.mailbox === undefined || this.parking) return;
     this.parking = true;
-    later(() => {
+    nextTask(() => {
       this.parking = false;
       const mailbox = this.mailbox;
       if (this.busy || mailbox === undefined || this.received < mailbox.posted()) return;
