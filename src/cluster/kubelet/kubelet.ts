@@ -61,7 +61,7 @@ import { ImageStore, type Image } from '../../layers/image-store.js';
 import type { ThreadPort } from '../../platform/threads.js';
 import type { Platform } from '../../platform/platform.js';
 import { fsMount, type ContainerMount } from '../../sandbox/mounts.js';
-import { fetchOver } from '../../sandbox/network.js';
+import { requestStatus } from '../../sandbox/net/http.js';
 import { RemoteFs, type VolumeConnection } from '../../sandbox/remote-fs.js';
 import { Runtime, type ExitStatus } from '../../sandbox/runtime.js';
 import type { MountFs } from '../../sandbox/vfs.js';
@@ -729,9 +729,8 @@ class ContainerWorker {
         const path = probe.httpGet.path ?? '/';
         const headers: Record<string, string> = { 'user-agent': 'kube-probe/1.33' };
         for (const h of probe.httpGet.httpHeaders ?? []) headers[h.name] = h.value;
-        const res = await fetchOver((p) => target.connect(p), port, `http://${this.pod.ip}:${port}${path.startsWith('/') ? path : `/${path}`}`, { headers });
-        await res.arrayBuffer().catch(() => undefined);
-        return res.status >= 200 && res.status < 400 ? undefined : `HTTP probe failed with statuscode: ${res.status}`;
+        const status = await requestStatus(await target.connect(port), `${this.pod.ip}:${port}`, path.startsWith('/') ? path : `/${path}`, headers);
+        return status >= 200 && status < 400 ? undefined : `HTTP probe failed with statuscode: ${status}`;
       }
       if (probe.tcpSocket !== undefined) {
         const port = this.portOf(probe.tcpSocket.port);

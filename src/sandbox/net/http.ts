@@ -10,6 +10,9 @@ const encoder = new TextEncoder();
 
 export class HttpProtocolError extends Error {}
 
+/** How much of a probe's answer is read (Kubernetes' prober reads at most 10 KiB of the body). */
+const PROBE_READ_LIMIT = 10 * 1024;
+
 /** Sends `request` over `conn` and resolves with the response once its head arrives. */
 export async function httpRequest(conn: VirtualConnection, request: Request): Promise<Response> {
   const url = new URL(request.url);
@@ -116,6 +119,51 @@ export async function httpRequest(conn: VirtualConnection, request: Request): Pr
     });
   }
   return new Response(stream, { status: code, statusText: status[2] ?? '', headers: resHeaders });
+}
+
+/**
+ * An HTTP/1.1 `GET path` that only asks for the status (a kubelet's httpGet probe): sends
+ * the request with `headers` (a `host` there overrides `Host: host`; `Connection: close`
+ * always), reads the answer as Kubernetes' prober does (to its end, or its first 10 KiB)
+ * and resolves with the status code. None of fetch's machinery (Request, Headers,
+ * Response, body streams), which a probe would pay every period for every pod. Rejects
+ * with `HttpProtocolError` when the connection ends before a status line, or the line is
+ * not one; closes the connection either way.
+ */
+export async function requestStatus(conn: VirtualConnection, host: string, path: string, headers: Readonly<Record<string, string>> = {}): Promise<number> {
+  try {
+    const fields = new Map<string, string>([['host', host]]);
+    for (const [name, value] of Object.entries(headers)) fields.set(name.toLowerCase(), value);
+    fields.set('connection', 'close');
+    let head = `GET ${path} HTTP/1.1\r\n`;
+    for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
+    const writer = conn.writable.getWriter();
+    await writer.write(encoder.encode(`${head}\r\n`));
+    writer.releaseLock();
+    const reader = conn.readable.getReader();
+    let received = new Uint8Array(0);
+    let end: number;
+    while ((end = indexOfCrlf(received)) < 0) {
+      if (received.length > 1024) throw new HttpProtocolError('status line longer than 1 KiB');
+      const { done, value } = await reader.read();
+      if (done) throw new HttpProtocolError('connection closed before the status line');
+      const next = new Uint8Array(received.length + value.length);
+      next.set(received);
+      next.set(value, received.length);
+      received = next;
+    }
+    const line = new TextDecoder().decode(received.subarray(0, end));
+    const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(line);
+    if (status === null) throw new HttpProtocolError(`bad status line ${JSON.stringify(line)}`);
+    for (let read = received.length; read < PROBE_READ_LIMIT; ) {
+      const chunk = await reader.read().catch(() => undefined); // a reset after the status: it is the answer
+      if (chunk === undefined || chunk.done) break;
+      read += chunk.value.length;
+    }
+    return Number(status[1]);
+  } finally {
+    conn.close();
+  }
 }
 
 function indexOfHeadEnd(b: Uint8Array): number {
