@@ -35,7 +35,7 @@ import type { NodeKind } from '../layers/overlay.js';
 
 // ----------------------------------------------------------------------------- channel
 
-export const CHANNEL_VERSION = 1;
+export const CHANNEL_VERSION = 2;
 
 /**
  * One end of a synchronous channel. Both ends share `buffer`; `port` is the doorbell

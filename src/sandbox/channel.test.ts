@@ -107,6 +107,22 @@ describe('SyncChannel', () => {
     void serving;
   });
 
+  it('a reply the server sent just before closing is still read (the last call of an exec, its container exiting)', async () => {
+    // The close comes a microtask after the reply, well before the client thread wakes to
+    // read it: before the fix the client got `closed` nearly every time.
+    for (let i = 0; i < 20; i++) {
+      const { client, server } = createChannel();
+      const s = new ChannelServer<string, string>(server);
+      const serving = s.serve((x) => {
+        queueMicrotask(() => closeChannel(server));
+        return `${x}!`;
+      });
+      const r = await worker.request<CallReply>({ cmd: 'channel-call', end: client, requests: ['done', 'again'], timeoutMs: 20_000 }, transferables(client));
+      expect(r.results).toEqual([{ ok: 'done!' }, expect.objectContaining({ error: 'closed' })]);
+      await serving; // it ends: the channel is closed
+    }
+  });
+
   it('closeChannel by the owner (after terminating the server thread) unblocks the client', async () => {
     // Nobody serves this channel: its server "thread" is gone.
     const { client } = createChannel();

@@ -62,7 +62,25 @@ const RESP_PART = 4; // a reply piece, more follow (client's turn)
 const RESP = 5; // the last reply piece (client's turn)
 const RESP_ACK = 6; // the client took a piece (server's turn)
 const CLOSED = 7;
+const RESP_CLOSED = 8; // the last reply piece, and closed after it (client's turn: it reads the reply, then it is CLOSED)
 const TIMED_OUT = -1;
+
+const isClosed = (s: number): boolean => s === CLOSED || s === RESP_CLOSED;
+
+/**
+ * Closes the channel from either side, in any state, and wakes whoever waits on it. A
+ * complete reply the client has not read yet stays readable (RESP_CLOSED): a server that
+ * closes right after answering (a container exiting just after an exec's last call) must
+ * not turn that answer into `closed`.
+ */
+function markClosed(words: Int32Array): void {
+  for (;;) {
+    const s = Atomics.load(words, STATE);
+    if (isClosed(s)) break;
+    if (Atomics.compareExchange(words, STATE, s, s === RESP ? RESP_CLOSED : CLOSED) === s) break;
+  }
+  Atomics.notify(words, STATE);
+}
 
 // Message kinds.
 const KIND_OK = 0;
@@ -139,9 +157,7 @@ export function transferables(end: ChannelEnd): Transferable[] {
  * async server on a doorbell is woken only by its own `close()`.)
  */
 export function closeChannel(end: ChannelEnd): void {
-  const words = new Int32Array(end.buffer, 0, 4);
-  Atomics.store(words, STATE, CLOSED);
-  Atomics.notify(words, STATE);
+  markClosed(new Int32Array(end.buffer, 0, 4));
 }
 
 /**
@@ -186,7 +202,7 @@ export class ChannelClient<Req, Res> {
 
   /** True once the channel is closed (by either side, a timeout or its owner). */
   get closed(): boolean {
-    return Atomics.load(this.words, STATE) === CLOSED;
+    return isClosed(Atomics.load(this.words, STATE));
   }
 
   /**
@@ -196,7 +212,7 @@ export class ChannelClient<Req, Res> {
   call(request: Req, timeoutMs = this.timeoutMs): Res | ChannelError {
     const words = this.words;
     const first = Atomics.load(words, STATE);
-    if (first === CLOSED) return new ChannelError('closed', 'the channel is closed');
+    if (isClosed(first)) return new ChannelError('closed', 'the channel is closed');
     if (first !== IDLE) throw new Error(`channel used by two callers at once (state ${first})`);
     const bytes = packr.pack(request) as Uint8Array;
     const deadline = performance.now() + timeoutMs;
@@ -219,9 +235,9 @@ export class ChannelClient<Req, Res> {
     from = REQ;
     for (;;) {
       const s = this.await(from, deadline);
-      if (s !== RESP_PART && s !== RESP) return this.failure(s, timeoutMs);
+      if (s !== RESP_PART && s !== RESP && s !== RESP_CLOSED) return this.failure(s, timeoutMs);
       const n = words[LEN] as number;
-      if (out === undefined && s === RESP) out = this.data.slice(0, n);
+      if (out === undefined && s !== RESP_PART) out = this.data.slice(0, n);
       else {
         out ??= new Uint8Array(words[TOTAL] as number);
         out.set(this.data.subarray(0, n), got);
@@ -234,8 +250,8 @@ export class ChannelClient<Req, Res> {
         continue;
       }
       const kind = words[KIND];
-      // A close racing with the last piece does not void a complete reply.
-      Atomics.compareExchange(words, STATE, RESP, IDLE);
+      // A close racing with the last piece does not void a complete reply (markClosed).
+      if (Atomics.compareExchange(words, STATE, RESP, IDLE) !== RESP) Atomics.store(words, STATE, CLOSED);
       if (kind === KIND_FAILED) return new ChannelError('remote', decoder.decode(out));
       return unpackr.unpack(out) as Res;
     }
@@ -243,7 +259,7 @@ export class ChannelClient<Req, Res> {
 
   /** Closes the channel; the server's `serve` then resolves. Idempotent. */
   close(): void {
-    Atomics.store(this.words, STATE, CLOSED);
+    markClosed(this.words);
     this.wakeServer();
     this.port?.close();
   }
@@ -311,7 +327,7 @@ export class ChannelServer<Req, Res> {
   }
 
   get closed(): boolean {
-    return Atomics.load(this.words, STATE) === CLOSED;
+    return isClosed(Atomics.load(this.words, STATE));
   }
 
   /**
@@ -369,17 +385,16 @@ export class ChannelServer<Req, Res> {
     for (;;) {
       const s = Atomics.load(this.words, STATE);
       if (s === REQ || s === REQ_PART) return true;
-      if (s === CLOSED) return false;
+      if (isClosed(s)) return false;
       const left = deadline - performance.now();
       if (left <= 0) return false;
       Atomics.wait(this.words, STATE, s, left);
     }
   }
 
-  /** Closes the channel: a client waiting for a reply gets `closed`; `serve` resolves. Idempotent. */
+  /** Closes the channel: a client waiting for a reply gets `closed` (one already answered still reads it); `serve` resolves. Idempotent. */
   close(): void {
-    Atomics.store(this.words, STATE, CLOSED);
-    Atomics.notify(this.words, STATE);
+    markClosed(this.words);
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
@@ -404,7 +419,7 @@ export class ChannelServer<Req, Res> {
         Atomics.notify(words, STATE);
         continue;
       }
-      if (s === CLOSED) return undefined;
+      if (isClosed(s)) return undefined;
       yield s;
     }
   }
@@ -446,8 +461,7 @@ export class ChannelServer<Req, Res> {
       if (r.done) return r.value;
       const left = deadline - performance.now();
       if (left <= 0) {
-        Atomics.store(this.words, STATE, CLOSED);
-        Atomics.notify(this.words, STATE);
+        markClosed(this.words);
       } else Atomics.wait(this.words, STATE, r.value, left);
     }
   }
