@@ -49,6 +49,7 @@ import { Errno } from '../layers/errno.js';
 import type { LayerIndex } from '../layers/layer-index.js';
 import { decodeLayerIndex } from '../layers/layer-transfer.js';
 import { DirNode, Overlay } from '../layers/overlay.js';
+import { sharedBuffer } from '../layers/shared-memory.js';
 import { nextTask } from '../platform/tasks.js';
 import type { ThreadHooks, ThreadPort } from '../platform/threads.js';
 import { closeChannel, type ChannelEnd } from './channel.js';
@@ -63,7 +64,6 @@ import { SpareInstance } from './spare.js';
 import { Arena, SLOT_IN_USE } from './net/arena.js';
 import { RING_END } from './net/ring.js';
 import { REHEARSAL_ENV, REHEARSAL_KEY, REHEARSAL_PORT, REHEARSAL_REQUEST } from './rehearsal.js';
-import { sharedBuffer } from '../layers/shared-memory.js';
 import {
   CONTROL_IDLE,
   CONTROL_BLOCKED,
