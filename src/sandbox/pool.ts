@@ -352,8 +352,9 @@ export class ThreadPool {
     }
     const { message, handles } = decoded;
     if (message.type === 'ready' && t.state === 'booting') {
-      // A thread booted ahead of need rehearses first; one a run waits for goes straight to it.
-      const rehearsal = this.waiters.length === 0 ? this.rehearsal?.() : undefined;
+      // A thread booted ahead of need rehearses first (it needs shared memory, as a run's
+      // network does); one a run waits for goes straight to it.
+      const rehearsal = this.waiters.length === 0 && this.platform.threads.sharedMemory ? this.rehearsal?.() : undefined;
       const h = new Handles();
       post(
         t.thread,

@@ -45,6 +45,21 @@ describe('the rehearsal', () => {
     }
   });
 
+  it('needs shared memory (a page that is not cross-origin isolated has none): without it, threads are idle once booted', async () => {
+    const platform = { ...nodePlatform, threads: { ...nodePlatform.threads, sharedMemory: false } };
+    const runtime = new Runtime({ platform, poolSize: 2 });
+    try {
+      await runtime.warm();
+      expect(runtime.stats()).toMatchObject({ idle: 2, rehearsed: 0 });
+      const c = await runtime.create({ module: printModule('posted\n') });
+      await runtime.start(c.id);
+      expect((await runtime.wait(c.id)).exitCode).toBe(0);
+      expect(runtime.logs(c.id).text('stdout')).toBe('posted\n');
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('a thread a run is waiting for goes straight to the run, unrehearsed', async () => {
     const runtime = new Runtime({ platform: nodePlatform, poolSize: 0 });
     try {

@@ -221,6 +221,7 @@ class ContainerThread {
           if (message.rehearsal === undefined) return this.idle();
           this.busy = true;
           void this.rehearse(handle<WebAssembly.Module>(handles, message.rehearsal)).then((error) => {
+            // Always answered: the pool counts the thread as booting until then.
             post(this.port, { v: PROTOCOL_VERSION, type: 'rehearsed', ...(error !== undefined ? { error } : {}) });
             this.idle();
           });
@@ -468,19 +469,19 @@ class ContainerThread {
    */
   private async rehearse(module: WebAssembly.Module): Promise<string | undefined> {
     const saved = { port: this.port, control: this.control, output: this.output, execSlots: this.execSlots, idleMs: this.idleMs, last: this.last, spare: this.spare, sparesWorthIt: this.sparesWorthIt };
-    const layout = { ports: [REHEARSAL_PORT], slots: 1, ringBytes: 16 * 1024, backlog: 1 };
-    const arena = Arena.create(layout);
-    arena.setSlotState(0, SLOT_IN_USE);
-    arena.enqueue(0, 0);
-    const request = arena.toGuest(0);
-    request.write(encoder.encode(REHEARSAL_REQUEST));
-    request.setFlag(RING_END);
-    this.port = { post: () => {}, onMessage: () => {} };
-    this.control = new Int32Array(sharedBuffer(CONTROL_LENGTH * 4));
-    this.output = OutputRing.create(64 * 1024);
-    this.execSlots = [];
-    this.rehearsing = true;
     try {
+      const layout = { ports: [REHEARSAL_PORT], slots: 1, ringBytes: 16 * 1024, backlog: 1 };
+      const arena = Arena.create(layout);
+      arena.setSlotState(0, SLOT_IN_USE);
+      arena.enqueue(0, 0);
+      const request = arena.toGuest(0);
+      request.write(encoder.encode(REHEARSAL_REQUEST));
+      request.setFlag(RING_END);
+      this.port = { post: () => {}, onMessage: () => {} };
+      this.control = new Int32Array(sharedBuffer(CONTROL_LENGTH * 4));
+      this.output = OutputRing.create(64 * 1024);
+      this.execSlots = [];
+      this.rehearsing = true;
       const h = new Handles();
       const start: StartMessage = {
         v: PROTOCOL_VERSION,
