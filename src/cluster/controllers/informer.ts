@@ -8,9 +8,9 @@
  *
  * A `WorkQueue` holds keys to reconcile, processed in a task after the one that added
  * them: a key added many times before it is processed is processed once (a burst of
- * events about one object is one reconcile); a key is never processed twice at once; a reconcile that throws is
- * retried with exponential back-off (5 ms doubling to 1,000 s, client-go's default item
- * rate limiter), in cluster time (the queue's Clock).
+ * events about one object is one reconcile); a key is never processed twice at once; a
+ * reconcile that throws is retried with exponential back-off (5 ms doubling to 1,000 s,
+ * client-go's default item rate limiter), in cluster time (the queue's Clock).
  */
 import type { KubeObject, WatchEvent } from '../api/types.js';
 import type { Clock } from '../clock.js';
