@@ -35,10 +35,7 @@ export async function httpRequest(conn: VirtualConnection, request: Request): Pr
   const more = async (): Promise<boolean> => {
     const { done, value } = await reader.read();
     if (done) return false;
-    const next = new Uint8Array(pending.length + value.length);
-    next.set(pending);
-    next.set(value, pending.length);
-    pending = next;
+    pending = concat(pending, value);
     return true;
   };
   const take = (n: number): Uint8Array => {
@@ -54,8 +51,7 @@ export async function httpRequest(conn: VirtualConnection, request: Request): Pr
   }
   const lines = new TextDecoder().decode(take(end)).split('\r\n');
   take(4);
-  const status = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0] ?? '');
-  if (status === null) throw new HttpProtocolError(`bad status line ${JSON.stringify(lines[0])}`);
+  const status = statusLine(lines[0] ?? '');
   const resHeaders = new Headers();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
@@ -147,14 +143,9 @@ export async function requestStatus(conn: VirtualConnection, host: string, path:
       if (received.length > 1024) throw new HttpProtocolError('status line longer than 1 KiB');
       const { done, value } = await reader.read();
       if (done) throw new HttpProtocolError('connection closed before the status line');
-      const next = new Uint8Array(received.length + value.length);
-      next.set(received);
-      next.set(value, received.length);
-      received = next;
+      received = concat(received, value);
     }
-    const line = new TextDecoder().decode(received.subarray(0, end));
-    const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(line);
-    if (status === null) throw new HttpProtocolError(`bad status line ${JSON.stringify(line)}`);
+    const status = statusLine(new TextDecoder().decode(received.subarray(0, end)));
     for (let read = received.length; read < PROBE_READ_LIMIT; ) {
       const chunk = await reader.read().catch(() => undefined); // a reset after the status: it is the answer
       if (chunk === undefined || chunk.done) break;
@@ -164,6 +155,20 @@ export async function requestStatus(conn: VirtualConnection, host: string, path:
   } finally {
     conn.close();
   }
+}
+
+/** `HTTP/1.x CODE [REASON]`, as [line, code, reason]; an HttpProtocolError when it is not one. */
+function statusLine(line: string): RegExpExecArray {
+  const status = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(line);
+  if (status === null) throw new HttpProtocolError(`bad status line ${JSON.stringify(line)}`);
+  return status;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 function indexOfHeadEnd(b: Uint8Array): number {
